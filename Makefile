@@ -1,0 +1,44 @@
+# paperfeed — the two front-door commands are `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PAPERFEED := $(VENV)/bin/paperfeed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: demo test install lint format bench clean help
+
+help:
+	@echo "make demo   install, load the bundled real papers, build indexes, serve on http://$(HOST):$(PORT)"
+	@echo "make test   install everything the tests need and run the whole suite (lint included)"
+	@echo "make bench  run the benchmarks in bench/ (long; writes bench/out/)"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(PAPERFEED) demo
+	$(PAPERFEED) serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
+
+format: install
+	$(VENV)/bin/ruff format src tests bench scripts
+	$(VENV)/bin/ruff check --fix src tests bench scripts
+
+test: install lint
+	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache build src/*.egg-info

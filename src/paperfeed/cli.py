@@ -1,0 +1,256 @@
+"""The ``paperfeed`` command line: a thin layer that parses arguments and calls the services.
+
+Exit codes: 0 success, 1 user error (one line on stderr, no traceback), 2 usage error (click).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+import orjson
+
+from paperfeed.config import Settings
+from paperfeed.errors import PaperfeedError
+
+log = logging.getLogger("paperfeed")
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Instance data directory (default: $PAPERFEED_DATA_DIR or ./var).")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
+@click.version_option(package_name="paperfeed")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
+    """paperfeed — a self-hostable, community-curated research-paper feed."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    if data_dir is not None:
+        os.environ["PAPERFEED_DATA_DIR"] = str(data_dir)  # inherited by server workers
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        raise click.ClickException(f"invalid configuration: {exc}") from exc
+    ctx.obj = {"settings": settings}
+
+
+def _engine(settings: Settings, *, migrate: bool = True):
+    from paperfeed.db.engine import get_engine, upgrade
+
+    if migrate:
+        upgrade(settings)
+    return get_engine(settings)
+
+
+def _keyword_index(settings: Settings):
+    from paperfeed.search.keyword import TantivyKeywordIndex
+
+    return TantivyKeywordIndex(settings.index_dir, title_boost=settings.search_title_boost,
+                               max_query_chars=settings.search_max_query_chars)
+
+
+def _update_index(settings: Settings, engine, *, rebuild: bool = False) -> None:
+    from paperfeed.progress import reporter
+    from paperfeed.search.indexer import update_keyword_index
+
+    with reporter("keyword index") as rep:
+        result = update_keyword_index(
+            engine, _keyword_index(settings), rebuild=rebuild, heap_mb=settings.index_writer_heap_mb,
+            threads=settings.index_threads, progress=lambda done, total: rep.update(done, total),
+        )
+    click.echo(f"keyword index: {result.indexed} papers indexed in {result.seconds:.1f}s"
+               f"{' (rebuilt)' if result.rebuilt else ''}, cursor {result.cursor}", err=True)
+
+
+# --------------------------------------------------------------------------- serve / db
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
+    """Run the web app (applies pending migrations first)."""
+    import uvicorn
+
+    _engine(_settings(ctx))
+    click.echo(f"serving on http://{host}:{port} with {workers} worker(s)", err=True)
+    uvicorn.run("paperfeed.app:asgi_factory", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=False, proxy_headers=True)
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply pending migrations."""
+    settings = _settings(ctx.find_root())
+    _engine(settings)
+    click.echo(f"database at {settings.resolved_database_url} is up to date", err=True)
+
+
+# --------------------------------------------------------------------------- ingest
+def _print_report(report) -> None:
+    resumed = f", resumed after line {report.resumed_from_line}" if report.resumed_from_line else ""
+    click.echo(
+        f"{report.source}: {report.records} records in {report.seconds:.1f}s ({report.rate:.0f}/s): "
+        f"{report.inserted} new, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.feed_entries} feed entries, {report.bad_records} bad{resumed}",
+        err=True,
+    )
+    for message in report.errors:
+        click.echo(f"  skipped {message}", err=True)
+
+
+def _ingest(ctx: click.Context, kind: str, path: Path, on_error: str, resume: bool, index: bool) -> None:
+    from paperfeed.ingest.service import ingest_file
+    from paperfeed.progress import reporter
+
+    settings = _settings(ctx.find_root())
+    engine = _engine(settings)
+    with reporter(f"ingest {kind}") as rep:
+        report = ingest_file(settings, engine, kind, path, on_error=on_error, resume=resume,
+                             progress=lambda r: rep.update(r.records, new=r.inserted, bad=r.bad_records))
+    _print_report(report)
+    if index:
+        _update_index(settings, engine)
+
+
+_ingest_options = [
+    click.option("--on-error", type=click.Choice(["skip", "abort"]), default="skip", show_default=True,
+                 help="What to do with a bad line: report and skip it, or stop."),
+    click.option("--resume/--no-resume", default=True, show_default=True,
+                 help="Continue an interrupted run of the same file after its last checkpoint."),
+    click.option("--index/--no-index", default=True, show_default=True,
+                 help="Bring the search index up to date afterwards."),
+]
+
+
+def _with_ingest_options(func):
+    for option in reversed(_ingest_options):
+        func = option(func)
+    return func
+
+
+@cli.group()
+def ingest() -> None:
+    """Load papers from files or services."""
+
+
+@ingest.command("arxiv-snapshot")
+@click.argument("path", type=click.Path(path_type=Path))
+@_with_ingest_options
+@click.pass_context
+def ingest_snapshot(ctx: click.Context, path: Path, on_error: str, resume: bool, index: bool) -> None:
+    """Kaggle arXiv metadata snapshot (JSON lines, plain or .gz), streamed."""
+    _ingest(ctx, "arxiv-snapshot", path, on_error, resume, index)
+
+
+@ingest.command("hf-daily")
+@click.argument("path", type=click.Path(path_type=Path))
+@_with_ingest_options
+@click.pass_context
+def ingest_hf_daily(ctx: click.Context, path: Path, on_error: str, resume: bool, index: bool) -> None:
+    """Hugging Face daily papers: a folder of YYYY-MM-DD.json files or flattened JSONL(.gz)."""
+    _ingest(ctx, "hf-daily", path, on_error, resume, index)
+
+
+# --------------------------------------------------------------------------- index / search
+@cli.command()
+@click.option("--rebuild", is_flag=True, help="Build from scratch and swap in atomically.")
+@click.pass_context
+def index(ctx: click.Context, rebuild: bool) -> None:
+    """Bring the search indexes up to date with the database."""
+    settings = _settings(ctx)
+    _update_index(settings, _engine(settings), rebuild=rebuild)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--mode", type=click.Choice(["keyword", "semantic", "hybrid"]), default="hybrid", show_default=True)
+@click.option("--limit", type=click.IntRange(1, 120), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON (API shape).")
+@click.pass_context
+def search(ctx: click.Context, query: str, mode: str, limit: int, as_json: bool) -> None:
+    """Search papers from the terminal."""
+    from paperfeed.clock import SystemClock
+    from paperfeed.papers.service import PaperService
+    from paperfeed.search.service import SearchService
+    from paperfeed.web.serialize import search_item
+
+    settings = _settings(ctx)
+    engine = _engine(settings)
+    papers = PaperService(engine, settings, SystemClock())
+    results = SearchService(_keyword_index(settings), papers,
+                            max_query_chars=settings.search_max_query_chars).search(
+        query, limit=limit, mode=mode, highlight=False)
+    if as_json:
+        click.echo(orjson.dumps([search_item(i) for i in results.items], option=orjson.OPT_INDENT_2).decode())
+        return
+    if not results.items:
+        click.echo("no results", err=True)
+        return
+    for rank, item in enumerate(results.items, start=1):
+        authors = ", ".join(item.authors[:3]) + (" et al." if len(item.authors) > 3 else "")
+        click.echo(f"{rank:2d}. [{item.arxiv_id}] {item.title}")
+        click.echo(f"    {authors} · {item.upvotes} upvotes · score {item.score:.2f}")
+
+
+# --------------------------------------------------------------------------- demo
+@cli.command()
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """Load the bundled demo data (real papers) into this instance and build the indexes."""
+    from paperfeed.demo import demo_files
+
+    settings = _settings(ctx)
+    engine = _engine(settings)
+    for kind, path in demo_files():
+        _ingest_quiet(settings, engine, kind, path)
+    _update_index(settings, engine)
+
+
+def _ingest_quiet(settings: Settings, engine, kind: str, path: Path) -> None:
+    from paperfeed.ingest.service import ingest_file
+    from paperfeed.progress import reporter
+
+    with reporter(f"demo {path.name}") as rep:
+        report = ingest_file(settings, engine, kind, path, progress=lambda r: rep.update(r.records))
+    _print_report(report)
+
+
+def main() -> None:
+    """Console-script entry point: maps domain errors to a one-line message and exit code 1."""
+    try:
+        cli.main(standalone_mode=False, prog_name="paperfeed")
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except PaperfeedError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

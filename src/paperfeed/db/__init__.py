@@ -1,0 +1,1 @@
+"""Storage layer: engine setup, ORM tables, migrations and every SQL statement of the project."""

@@ -1,0 +1,75 @@
+"""Engine construction and migrations.
+
+SQLite gets WAL, ``busy_timeout`` and ``foreign_keys=ON`` on every connection.
+``upgrade(settings)`` runs Alembic to head; tests and the CLI use it (never ``create_all``).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect
+
+from paperfeed.config import Settings
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+    """Create an engine for ``url`` with our per-connection settings."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA cache_size=-65536")
+            cursor.execute("PRAGMA temp_store=MEMORY")
+            cursor.execute("PRAGMA mmap_size=268435456")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+
+
+@cache
+def _engine_for(url: str) -> Engine:
+    return make_engine(url)
+
+
+def get_engine(settings: Settings) -> Engine:
+    """A process-wide engine for the settings' database (cached per URL)."""
+    return _engine_for(settings.resolved_database_url)
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic configuration pointing at our migrations and ``url``."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(settings: Settings) -> None:
+    """Apply every pending migration to the settings' database."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = get_engine(settings)
+    with engine.begin() as connection:
+        cfg = alembic_config(settings.resolved_database_url)
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+
+def is_initialised(engine: Engine) -> bool:
+    """True when the schema exists (migrations have been applied)."""
+    return inspect(engine).has_table("papers")

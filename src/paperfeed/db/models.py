@@ -1,0 +1,142 @@
+"""ORM table definitions (SQLAlchemy 2 declarative). The Alembic migrations mirror these.
+
+Times are stored as naive UTC ``DateTime`` values; feed days are plain ``Date`` values in the
+instance time zone (``Settings.timezone``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class Paper(Base):
+    """One arXiv paper, merged from every source that mentioned it."""
+
+    __tablename__ = "papers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    arxiv_id: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    title: Mapped[str] = mapped_column(Text, nullable=False)
+    abstract: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    primary_category: Mapped[str | None] = mapped_column(String(64))
+    doi: Mapped[str | None] = mapped_column(Text)
+    journal_ref: Mapped[str | None] = mapped_column(Text)
+    comments: Mapped[str | None] = mapped_column(Text)
+    license: Mapped[str | None] = mapped_column(Text)
+    report_no: Mapped[str | None] = mapped_column(Text)
+    submitter: Mapped[str | None] = mapped_column(Text)
+    latest_version: Mapped[int | None] = mapped_column(Integer)
+    github_repo: Mapped[str | None] = mapped_column(Text)
+    project_page: Mapped[str | None] = mapped_column(Text)
+    ai_summary: Mapped[str | None] = mapped_column(Text)
+    ai_keywords: Mapped[str | None] = mapped_column(Text)  # JSON list
+    base_upvotes: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    upvotes: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    base_num_comments: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    num_comments: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    source_hashes: Mapped[str] = mapped_column(Text, nullable=False, default="{}")  # JSON {source: hash}
+    change_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    hidden: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    modified_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+    __table_args__ = (
+        Index("ix_papers_change_seq", "change_seq"),
+        Index("ix_papers_published_at", "published_at"),
+    )
+
+
+class PaperAuthor(Base):
+    """An author of a paper, in the order the paper lists them."""
+
+    __tablename__ = "paper_authors"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+
+    __table_args__ = (Index("ix_paper_authors_name", "name"),)
+
+
+class PaperCategory(Base):
+    """An arXiv category of a paper; position 0 is the primary category."""
+
+    __tablename__ = "paper_categories"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), nullable=False)
+
+    __table_args__ = (Index("ix_paper_categories_category", "category", "paper_id"),)
+
+
+class FeedEntry(Base):
+    """A paper featured on the daily feed of a given day (one row per paper and day)."""
+
+    __tablename__ = "feed_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), nullable=False)
+    feed_date: Mapped[date] = mapped_column(Date, nullable=False)
+    featured_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    submitted_by: Mapped[str | None] = mapped_column(Text)
+    upvotes_at_import: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    source: Mapped[str] = mapped_column(String(32), nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("paper_id", "feed_date", name="uq_feed_entries_paper_date"),
+        Index("ix_feed_entries_date", "feed_date"),
+        Index("ix_feed_entries_submitted_by", "submitted_by"),
+    )
+
+
+class IngestRun(Base):
+    """One run of an ingest command: what it read, wrote and where it stopped."""
+
+    __tablename__ = "ingest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), nullable=False)
+    location: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # running | done | failed
+    started_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    checkpoint: Mapped[str | None] = mapped_column(Text)  # source-specific resume position
+    records_read: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    updated: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    bad_records: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    feed_entries: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_ingest_runs_source_location", "source", "location"),)
+
+
+class Counter(Base):
+    """Named monotonically increasing counters (e.g. the paper change sequence)."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)

@@ -1,0 +1,69 @@
+"""Reads the search indexer needs: papers changed after a cursor, as index documents."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, func, select
+
+from paperfeed.db.models import Paper, PaperAuthor, PaperCategory
+from paperfeed.search.interfaces import IndexDocument
+
+papers_t = Paper.__table__
+authors_t = PaperAuthor.__table__
+categories_t = PaperCategory.__table__
+
+
+def changed_papers(conn: Connection, after_seq: int, limit: int) -> tuple[list[IndexDocument], int]:
+    """Up to ``limit`` papers with ``change_seq > after_seq`` in sequence order, and the last seq."""
+    rows = conn.execute(
+        select(
+            papers_t.c.id,
+            papers_t.c.arxiv_id,
+            papers_t.c.title,
+            papers_t.c.abstract,
+            papers_t.c.published_at,
+            papers_t.c.hidden,
+            papers_t.c.change_seq,
+        )
+        .where(papers_t.c.change_seq > after_seq)
+        .order_by(papers_t.c.change_seq)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return [], after_seq
+    ids = [r.id for r in rows]
+    authors = _lists_by_paper(conn, authors_t.c.name, ids)
+    categories = _lists_by_paper(conn, categories_t.c.category, ids)
+    docs = [
+        IndexDocument(
+            arxiv_id=r.arxiv_id,
+            title=r.title,
+            abstract=r.abstract,
+            authors=tuple(authors.get(r.id, ())),
+            categories=tuple(categories.get(r.id, ())),
+            published=r.published_at.date() if r.published_at else None,
+            hidden=bool(r.hidden),
+        )
+        for r in rows
+    ]
+    return docs, rows[-1].change_seq
+
+
+def latest_change_seq(conn: Connection) -> int:
+    """Highest ``change_seq`` of any paper (0 for an empty database)."""
+    return conn.execute(select(func.coalesce(func.max(papers_t.c.change_seq), 0))).scalar_one()
+
+
+def _lists_by_paper(conn: Connection, column, ids: list[int]) -> dict[int, list[str]]:
+    """``{paper_id: [values in position order]}`` for the author or category ``column``."""
+    table = column.table
+    low, high = min(ids), max(ids)
+    # a dense id range (bulk ingest) is cheaper as BETWEEN than as a huge IN list
+    where = table.c.paper_id.between(low, high) if high - low < 4 * len(ids) else table.c.paper_id.in_(ids)
+    wanted = set(ids)
+    out: dict[int, list[str]] = {}
+    for pid, value in conn.execute(
+        select(table.c.paper_id, column).where(where).order_by(table.c.paper_id, table.c.position)
+    ):
+        if pid in wanted:
+            out.setdefault(pid, []).append(value)
+    return out

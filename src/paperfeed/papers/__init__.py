@@ -1,0 +1,1 @@
+"""Papers: feed views (day, week, month), trending, paper details — the read side of the product."""

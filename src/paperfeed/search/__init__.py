@@ -1,0 +1,1 @@
+"""Search: keyword (BM25, tantivy) index behind a small interface, kept in sync with the database."""

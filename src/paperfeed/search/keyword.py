@@ -1,0 +1,271 @@
+"""tantivy implementation of :class:`~paperfeed.search.interfaces.KeywordIndex`.
+
+On disk: ``<index_dir>/keyword/current`` is a symlink to a generation folder
+``gen-<n>``. Incremental updates commit into the current generation (tantivy commits are
+atomic); a rebuild writes a new generation and swaps the symlink with an atomic rename, so a
+reader never sees a half-built index. Readers re-check the symlink and reload at most once per
+``refresh_seconds``. The indexer's change cursor lives in ``cursor.json`` inside a generation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import orjson
+import tantivy
+from tantivy import FieldType, Occur, Query
+
+from paperfeed.errors import PaperfeedError
+from paperfeed.search.interfaces import IndexDocument, KeywordHit, SearchFilters
+from paperfeed.search.query import build_query_string
+
+SCHEMA_VERSION = 1
+_EPOCH = date(1970, 1, 1)
+TEXT_FIELDS = ("title", "abstract", "authors")
+
+
+class IndexBusy(PaperfeedError):
+    """Another process holds the index writer."""
+
+    code = "index_busy"
+    http_status = 503
+
+
+def build_schema() -> tantivy.Schema:
+    """The keyword index schema: stemmed text fields, raw id/category terms, a date fast field."""
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("id", stored=True, tokenizer_name="raw", fast=True)
+    builder.add_text_field("title", stored=False, tokenizer_name="en_stem")
+    builder.add_text_field("abstract", stored=False, tokenizer_name="en_stem")
+    builder.add_text_field("authors", stored=False, tokenizer_name="default", index_option="freq")
+    builder.add_text_field("categories", stored=False, tokenizer_name="raw", index_option="basic")
+    builder.add_integer_field("published", fast=True, indexed=True)
+    return builder.build()
+
+
+def _day_number(day: date | None) -> int:
+    return (day - _EPOCH).days if day else 0
+
+
+def _write_json_atomically(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(orjson.dumps(data))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+class TantivyKeywordIndex:
+    """BM25 keyword index over title (boosted), abstract and authors, with English stemming."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        title_boost: float = 2.0,
+        max_query_chars: int = 250,
+        refresh_seconds: float = 1.0,
+    ) -> None:
+        self.root = Path(root) / "keyword"
+        self.title_boost = title_boost
+        self.max_query_chars = max_query_chars
+        self.refresh_seconds = refresh_seconds
+        self.schema = build_schema()
+        self._lock = threading.Lock()
+        self._index: tantivy.Index | None = None
+        self._generation: str | None = None
+        self._checked_at = 0.0
+
+    # ----------------------------------------------------------------- layout
+    @property
+    def current_link(self) -> Path:
+        return self.root / "current"
+
+    def exists(self) -> bool:
+        """True when a committed generation is in place."""
+        return self.current_link.exists()
+
+    def _new_generation_dir(self) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True)
+        numbers = [int(p.name[4:]) for p in self.root.glob("gen-*") if p.name[4:].isdigit()]
+        path = self.root / f"gen-{max(numbers, default=0) + 1}"
+        path.mkdir()
+        return path
+
+    def create_generation(self) -> Path:
+        """Make an empty generation folder with an empty index (not yet current)."""
+        path = self._new_generation_dir()
+        tantivy.Index(self.schema, path=str(path))
+        _write_json_atomically(path / "cursor.json", {"change_seq": 0, "schema": SCHEMA_VERSION})
+        return path
+
+    def publish_generation(self, path: Path) -> None:
+        """Atomically make ``path`` the current generation and delete older ones."""
+        tmp_link = self.root / f".current-{os.getpid()}"
+        with contextlib.suppress(FileNotFoundError):
+            tmp_link.unlink()
+        tmp_link.symlink_to(path.name)
+        os.replace(tmp_link, self.current_link)
+        for old in self.root.glob("gen-*"):
+            if old.name != path.name:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def current_generation(self) -> Path:
+        """The folder the ``current`` link points at; creates a first one when missing."""
+        if not self.exists():
+            self.publish_generation(self.create_generation())
+        return self.root / os.readlink(self.current_link)
+
+    # ----------------------------------------------------------------- cursor
+    @staticmethod
+    def read_cursor(generation: Path) -> int:
+        try:
+            data = orjson.loads((generation / "cursor.json").read_bytes())
+        except FileNotFoundError:
+            return 0
+        if data.get("schema") != SCHEMA_VERSION:
+            return -1  # incompatible: the indexer rebuilds
+        return int(data.get("change_seq", 0))
+
+    @staticmethod
+    def write_cursor(generation: Path, change_seq: int) -> None:
+        _write_json_atomically(generation / "cursor.json", {"change_seq": change_seq, "schema": SCHEMA_VERSION})
+
+    # ----------------------------------------------------------------- writing
+    def open_writer(self, generation: Path, *, heap_mb: int = 256, threads: int = 2) -> IndexWriterSession:
+        """A writer on ``generation``; raises :class:`IndexBusy` if another process writes."""
+        index = tantivy.Index(self.schema, path=str(generation))
+        try:
+            writer = index.writer(heap_size=heap_mb * 1_000_000, num_threads=threads)
+        except ValueError as exc:
+            raise IndexBusy(f"the keyword index is being written by another process ({exc})") from exc
+        return IndexWriterSession(self, writer)
+
+    def to_tantivy(self, doc: IndexDocument) -> tantivy.Document:
+        return tantivy.Document(
+            id=doc.arxiv_id,
+            title=doc.title,
+            abstract=doc.abstract,
+            authors=list(doc.authors),
+            categories=list(doc.categories),
+            published=_day_number(doc.published),
+        )
+
+    # ----------------------------------------------------------------- reading
+    def _reader(self) -> tantivy.Index | None:
+        now = time.monotonic()
+        with self._lock:
+            if self._index is not None and now - self._checked_at < self.refresh_seconds:
+                return self._index
+            self._checked_at = now
+            if not self.exists():
+                self._index, self._generation = None, None
+                return None
+            generation = os.readlink(self.current_link)
+            if generation != self._generation or self._index is None:
+                self._index = tantivy.Index.open(str(self.root / generation))
+                self._generation = generation
+            else:
+                self._index.reload()
+            return self._index
+
+    def _parse(self, index: tantivy.Index, text: str) -> Query | None:
+        query_string = build_query_string(text, max_chars=self.max_query_chars)
+        if not query_string:
+            return None
+        query, _errors = index.parse_query_lenient(
+            query_string, list(TEXT_FIELDS), field_boosts={"title": self.title_boost}
+        )
+        return query
+
+    def _with_filters(self, query: Query, filters: SearchFilters | None) -> Query:
+        if filters is None or filters.empty:
+            return query
+        clauses = [(Occur.Must, query)]
+        if filters.published_from or filters.published_to:
+            low = _day_number(filters.published_from) if filters.published_from else None
+            high = _day_number(filters.published_to) if filters.published_to else None
+            clauses.append((Occur.Must, Query.range_query(self.schema, "published", FieldType.Integer, low, high)))
+        if filters.categories:
+            terms = [(Occur.Should, Query.term_query(self.schema, "categories", c)) for c in filters.categories]
+            clauses.append((Occur.Must, Query.boolean_query(terms)))
+        return Query.boolean_query(clauses)
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int,
+        offset: int = 0,
+        filters: SearchFilters | None = None,
+        sort: str = "relevance",
+    ) -> list[KeywordHit]:
+        """Top ``limit`` papers for ``query`` (BM25, or newest first with ``sort="date"``)."""
+        index = self._reader()
+        if index is None or limit <= 0:
+            return []
+        parsed = self._parse(index, query)
+        if parsed is None:
+            return []
+        searcher = index.searcher()
+        final = self._with_filters(parsed, filters)
+        if sort == "date":
+            result = searcher.search(final, limit, count=False, offset=offset, order_by_field="published")
+        else:
+            result = searcher.search(final, limit, count=False, offset=offset)
+        hits = []
+        for score, address in result.hits:
+            doc = searcher.doc(address)
+            hits.append(KeywordHit(arxiv_id=doc["id"][0], score=float(score)))
+        return hits
+
+    def highlight(
+        self, query: str, field_name: str, texts: list[str], *, max_chars: int = 400
+    ) -> list[str | None]:
+        """For each text: escaped HTML with query matches in ``<b>``, or ``None`` if nothing matched."""
+        index = self._reader()
+        parsed = self._parse(index, query) if index is not None else None
+        if parsed is None:
+            return [None] * len(texts)
+        generator = tantivy.SnippetGenerator.create(index.searcher(), parsed, self.schema, field_name)
+        generator.set_max_num_chars(max_chars)
+        out: list[str | None] = []
+        for text in texts:
+            snippet = generator.snippet_from_doc(tantivy.Document(**{field_name: text or ""}))
+            out.append(snippet.to_html() if text and snippet.highlighted() else None)
+        return out
+
+    def num_docs(self) -> int:
+        index = self._reader()
+        return index.searcher().num_docs if index is not None else 0
+
+
+class IndexWriterSession:
+    """Adds/deletes documents on one generation; ``commit`` makes them visible atomically."""
+
+    def __init__(self, owner: TantivyKeywordIndex, writer: tantivy.IndexWriter) -> None:
+        self.owner = owner
+        self.writer = writer
+
+    def upsert(self, doc: IndexDocument) -> None:
+        self.writer.delete_documents_by_term("id", doc.arxiv_id)
+        if not doc.hidden:
+            self.writer.add_document(self.owner.to_tantivy(doc))
+
+    def add_new(self, doc: IndexDocument) -> None:
+        """Add a document known not to be in the index yet (rebuilds): skips the delete."""
+        if not doc.hidden:
+            self.writer.add_document(self.owner.to_tantivy(doc))
+
+    def commit(self) -> None:
+        self.writer.commit()
+
+    def close(self) -> None:
+        self.writer.wait_merging_threads()

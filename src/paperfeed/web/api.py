@@ -1,0 +1,85 @@
+"""JSON API (``/api/...``, ``/healthz``), shaped like Hugging Face's papers API."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from starlette.responses import Response
+
+from paperfeed.papers.periods import parse_day
+from paperfeed.search.interfaces import SearchFilters
+from paperfeed.web.deps import services
+from paperfeed.web.responses import json_response
+from paperfeed.web.serialize import daily_item, paper_flat, search_item
+
+router = APIRouter()
+
+
+def _optional_day(value: str | None) -> date | None:
+    return parse_day(value) if value else None
+
+
+@router.get("/api/daily_papers", tags=["papers"], summary="Papers featured on a day, week or month")
+def daily_papers(
+    svc=Depends(services),
+    date: Annotated[str | None, Query(description="YYYY-MM-DD")] = None,
+    week: Annotated[str | None, Query(description="YYYY-Www")] = None,
+    month: Annotated[str | None, Query(description="YYYY-MM")] = None,
+    sort: Annotated[str, Query(description="upvotes | publishedAt | trending")] = "upvotes",
+    p: Annotated[int, Query(ge=0, description="page number, from 0")] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    submitter: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    period = svc.papers.resolve_period(day=date, week=week, month=month)
+    if period is None:
+        return json_response([])
+    page = svc.papers.listing(period, sort=sort, page=p, limit=limit, submitter=submitter)
+    return json_response([daily_item(item) for item in page.papers])
+
+
+@router.get("/api/papers/search", tags=["search"], summary="Search papers")
+def search_papers(
+    svc=Depends(services),
+    q: Annotated[str, Query(max_length=1000)] = "",
+    limit: Annotated[int, Query(ge=1, le=120)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    mode: Annotated[str, Query(description="keyword | semantic | hybrid")] = "hybrid",
+    sort: Annotated[str, Query(description="relevance | date")] = "relevance",
+    category: Annotated[list[str] | None, Query(max_length=64)] = None,
+    published_from: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD")] = None,
+    published_to: Annotated[str | None, Query(alias="to", description="YYYY-MM-DD")] = None,
+) -> Response:
+    filters = SearchFilters(
+        published_from=_optional_day(published_from),
+        published_to=_optional_day(published_to),
+        categories=tuple(category or ()),
+    )
+    results = svc.search.search(q, limit=limit, offset=offset, mode=mode, filters=filters, sort=sort)
+    return json_response(
+        [search_item(item) for item in results.items], headers={"X-Search-Mode": results.mode}
+    )
+
+
+@router.get("/api/papers/{arxiv_id:path}", tags=["papers"], summary="One paper")
+def paper(arxiv_id: str, svc=Depends(services)) -> Response:
+    detail = svc.papers.paper(arxiv_id)
+    return json_response(paper_flat(detail.paper, detail.feed_days, detail.extra))
+
+
+@router.get("/healthz", tags=["ops"], summary="Liveness: database and index readable")
+def healthz(svc=Depends(services)) -> Response:
+    checks = {}
+    try:
+        checks["papers"] = svc.papers.counts()["papers"]
+        checks["database"] = "ok"
+    except Exception as exc:  # health must report, not raise
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        checks["keyword_index_docs"] = svc.keyword.num_docs()
+        checks["keyword_index"] = "ok"
+    except Exception as exc:
+        checks["keyword_index"] = f"error: {type(exc).__name__}"
+    healthy = checks["database"] == "ok" and checks["keyword_index"] == "ok"
+    return json_response({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
