@@ -13,8 +13,18 @@ from pathlib import Path
 import orjson
 
 OUT = Path(__file__).resolve().parent.parent / "src" / "paperfeed" / "demo_data"
-KEEP_PAPER = ("id", "title", "summary", "publishedAt", "submittedOnDailyAt", "upvotes", "githubRepo",
-              "projectPage", "ai_summary", "ai_keywords")
+KEEP_PAPER = (
+    "id",
+    "title",
+    "summary",
+    "publishedAt",
+    "submittedOnDailyAt",
+    "upvotes",
+    "githubRepo",
+    "projectPage",
+    "ai_summary",
+    "ai_keywords",
+)
 
 
 def slim_raw(raw: dict) -> dict:
@@ -40,13 +50,16 @@ def write_gz(path: Path, lines: list[bytes]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument(
+        "--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
     parser.add_argument("--days", type=int, default=62, help="newest HF feed days to keep")
     parser.add_argument("--since", default="2026-06-10", help="also keep snapshot papers announced since")
     args = parser.parse_args()
 
-    hf = [orjson.loads(line) for line in gzip.open(args.shared / "hf_daily_papers.jsonl.gz")]
-    days = sorted({item["date"] for item in hf})[-args.days:]
+    with gzip.open(args.shared / "hf_daily_papers.jsonl.gz") as handle:
+        hf = [orjson.loads(line) for line in handle]
+    days = sorted({item["date"] for item in hf})[-args.days :]
     keep = [item for item in hf if item["date"] >= days[0]]
     keep.sort(key=lambda item: (item["date"], item["arxiv_id"]))
     ids = {item["arxiv_id"] for item in keep}
@@ -58,12 +71,15 @@ def main() -> None:
     write_gz(OUT / "hf_daily_demo.jsonl.gz", hf_lines)
 
     snapshot_lines = []
-    for line in gzip.open(args.shared / "arxiv_snapshot_sample.jsonl.gz"):
-        obj = orjson.loads(line)
-        if obj["id"] in ids or obj["update_date"] >= args.since:
-            snapshot_lines.append(line.rstrip(b"\n"))
+    with gzip.open(args.shared / "arxiv_snapshot_sample.jsonl.gz") as handle:
+        for line in handle:
+            obj = orjson.loads(line)
+            if obj["id"] in ids or obj["update_date"] >= args.since:
+                snapshot_lines.append(line.rstrip(b"\n"))
     write_gz(OUT / "arxiv_snapshot_demo.jsonl.gz", snapshot_lines)
-    print(f"hf: {len(hf_lines)} items on {len(days)} days ({days[0]}..{days[-1]}); snapshot: {len(snapshot_lines)} papers")
+    print(
+        f"hf: {len(hf_lines)} items on {len(days)} days ({days[0]}..{days[-1]}); snapshot: {len(snapshot_lines)} papers"
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,9 @@ def free_port() -> int:
 def serve_app(app) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1:<free port>; yields the base URL; stops on exit."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -48,7 +48,9 @@ def create_app(
     clock = clock or SystemClock()
     engine = engine or get_engine(settings)
     keyword = keyword_index or TantivyKeywordIndex(
-        settings.index_dir, title_boost=settings.search_title_boost, max_query_chars=settings.search_max_query_chars
+        settings.index_dir,
+        title_boost=settings.search_title_boost,
+        max_query_chars=settings.search_max_query_chars,
     )
     papers = PaperService(engine, settings, clock)
     services = Services(

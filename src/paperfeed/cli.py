@@ -24,8 +24,12 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Instance data directory (default: $PAPERFEED_DATA_DIR or ./var).")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Instance data directory (default: $PAPERFEED_DATA_DIR or ./var).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
 @click.version_option(package_name="paperfeed")
 @click.pass_context
@@ -57,8 +61,11 @@ def _engine(settings: Settings, *, migrate: bool = True):
 def _keyword_index(settings: Settings):
     from paperfeed.search.keyword import TantivyKeywordIndex
 
-    return TantivyKeywordIndex(settings.index_dir, title_boost=settings.search_title_boost,
-                               max_query_chars=settings.search_max_query_chars)
+    return TantivyKeywordIndex(
+        settings.index_dir,
+        title_boost=settings.search_title_boost,
+        max_query_chars=settings.search_max_query_chars,
+    )
 
 
 def _update_index(settings: Settings, engine, *, rebuild: bool = False) -> None:
@@ -67,11 +74,18 @@ def _update_index(settings: Settings, engine, *, rebuild: bool = False) -> None:
 
     with reporter("keyword index") as rep:
         result = update_keyword_index(
-            engine, _keyword_index(settings), rebuild=rebuild, heap_mb=settings.index_writer_heap_mb,
-            threads=settings.index_threads, progress=lambda done, total: rep.update(done, total),
+            engine,
+            _keyword_index(settings),
+            rebuild=rebuild,
+            heap_mb=settings.index_writer_heap_mb,
+            threads=settings.index_threads,
+            progress=lambda done, total: rep.update(done, total),
         )
-    click.echo(f"keyword index: {result.indexed} papers indexed in {result.seconds:.1f}s"
-               f"{' (rebuilt)' if result.rebuilt else ''}, cursor {result.cursor}", err=True)
+    click.echo(
+        f"keyword index: {result.indexed} papers indexed in {result.seconds:.1f}s"
+        f"{' (rebuilt)' if result.rebuilt else ''}, cursor {result.cursor}",
+        err=True,
+    )
 
 
 # --------------------------------------------------------------------------- serve / db
@@ -86,8 +100,16 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
 
     _engine(_settings(ctx))
     click.echo(f"serving on http://{host}:{port} with {workers} worker(s)", err=True)
-    uvicorn.run("paperfeed.app:asgi_factory", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False, proxy_headers=True)
+    uvicorn.run(
+        "paperfeed.app:asgi_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+        proxy_headers=True,
+    )
 
 
 @cli.group()
@@ -124,20 +146,40 @@ def _ingest(ctx: click.Context, kind: str, path: Path, on_error: str, resume: bo
     settings = _settings(ctx.find_root())
     engine = _engine(settings)
     with reporter(f"ingest {kind}") as rep:
-        report = ingest_file(settings, engine, kind, path, on_error=on_error, resume=resume,
-                             progress=lambda r: rep.update(r.records, new=r.inserted, bad=r.bad_records))
+        report = ingest_file(
+            settings,
+            engine,
+            kind,
+            path,
+            on_error=on_error,
+            resume=resume,
+            progress=lambda r: rep.update(r.records, new=r.inserted, bad=r.bad_records),
+        )
     _print_report(report)
     if index:
         _update_index(settings, engine)
 
 
 _ingest_options = [
-    click.option("--on-error", type=click.Choice(["skip", "abort"]), default="skip", show_default=True,
-                 help="What to do with a bad line: report and skip it, or stop."),
-    click.option("--resume/--no-resume", default=True, show_default=True,
-                 help="Continue an interrupted run of the same file after its last checkpoint."),
-    click.option("--index/--no-index", default=True, show_default=True,
-                 help="Bring the search index up to date afterwards."),
+    click.option(
+        "--on-error",
+        type=click.Choice(["skip", "abort"]),
+        default="skip",
+        show_default=True,
+        help="What to do with a bad line: report and skip it, or stop.",
+    ),
+    click.option(
+        "--resume/--no-resume",
+        default=True,
+        show_default=True,
+        help="Continue an interrupted run of the same file after its last checkpoint.",
+    ),
+    click.option(
+        "--index/--no-index",
+        default=True,
+        show_default=True,
+        help="Bring the search index up to date afterwards.",
+    ),
 ]
 
 
@@ -182,7 +224,9 @@ def index(ctx: click.Context, rebuild: bool) -> None:
 
 @cli.command()
 @click.argument("query")
-@click.option("--mode", type=click.Choice(["keyword", "semantic", "hybrid"]), default="hybrid", show_default=True)
+@click.option(
+    "--mode", type=click.Choice(["keyword", "semantic", "hybrid"]), default="hybrid", show_default=True
+)
 @click.option("--limit", type=click.IntRange(1, 120), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON (API shape).")
 @click.pass_context
@@ -196,9 +240,9 @@ def search(ctx: click.Context, query: str, mode: str, limit: int, as_json: bool)
     settings = _settings(ctx)
     engine = _engine(settings)
     papers = PaperService(engine, settings, SystemClock())
-    results = SearchService(_keyword_index(settings), papers,
-                            max_query_chars=settings.search_max_query_chars).search(
-        query, limit=limit, mode=mode, highlight=False)
+    results = SearchService(
+        _keyword_index(settings), papers, max_query_chars=settings.search_max_query_chars
+    ).search(query, limit=limit, mode=mode, highlight=False)
     if as_json:
         click.echo(orjson.dumps([search_item(i) for i in results.items], option=orjson.OPT_INDENT_2).decode())
         return

@@ -129,7 +129,9 @@ def test_search_ranks_and_highlights(client):
     assert items, "expected keyword hits in the fixture data"
     scores = [i["score"] for i in items]
     assert scores == sorted(scores, reverse=True)
-    assert any("<b>" in (i.get("highlightedTitle") or "") + (i.get("highlightedSummary") or "") for i in items)
+    assert any(
+        "<b>" in (i.get("highlightedTitle") or "") + (i.get("highlightedSummary") or "") for i in items
+    )
     assert response.headers["x-search-mode"] == "keyword"
 
 
@@ -192,7 +194,11 @@ def test_hugging_face_client_works_against_a_real_server(app):
     with serve_app(app) as base_url:
         result = subprocess.run(
             [sys.executable, "-c", HF_CLIENT_SCRIPT, base_url],
-            capture_output=True, text=True, env=env, timeout=60, check=False,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
         )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)

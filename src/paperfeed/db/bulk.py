@@ -30,15 +30,22 @@ class BulkInsert:
             raise NotImplementedError(f"paramstyle {dialect.paramstyle} is not supported")
         quoted = ", ".join(dialect.identifier_preparer.quote(c) for c in columns)
         marks = ", ".join([placeholder] * len(columns))
-        self.sql = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({quoted}) VALUES ({marks})"
-        self.processors = [_cached(table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) for c in columns]
+        self.sql = (
+            f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({quoted}) VALUES ({marks})"
+        )
+        self.processors = [
+            _cached(table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) for c in columns
+        ]
         self.needs_processing = any(p is not None for p in self.processors)
 
     def execute(self, conn: Connection, rows: Iterable[Sequence]) -> None:
         """Insert ``rows`` (tuples in column order) in one ``executemany``."""
         if self.needs_processing:
             procs = self.processors
-            rows = [tuple(v if p is None or v is None else p(v) for p, v in zip(procs, row, strict=True)) for row in rows]
+            rows = [
+                tuple(v if p is None or v is None else p(v) for p, v in zip(procs, row, strict=True))
+                for row in rows
+            ]
         else:
             rows = list(rows)
         if rows:

@@ -37,6 +37,15 @@ def _visible():
     return papers_t.c.hidden.is_(False)
 
 
+def latest_featured_at(conn: Connection, until: datetime) -> datetime | None:
+    """The newest feed entry instant at or before ``until`` (visible papers)."""
+    return conn.execute(
+        select(func.max(feed_t.c.featured_at))
+        .select_from(feed_t.join(papers_t))
+        .where(feed_t.c.featured_at <= until, _visible())
+    ).scalar()
+
+
 def latest_feed_date(conn: Connection) -> date | None:
     """The newest day that has at least one visible featured paper."""
     return conn.execute(
@@ -50,7 +59,9 @@ def neighbour_days(conn: Connection, day: date) -> tuple[date | None, date | Non
     previous = conn.execute(
         base.where(feed_t.c.feed_date < day).order_by(feed_t.c.feed_date.desc()).limit(1)
     ).scalar()
-    following = conn.execute(base.where(feed_t.c.feed_date > day).order_by(feed_t.c.feed_date).limit(1)).scalar()
+    following = conn.execute(
+        base.where(feed_t.c.feed_date > day).order_by(feed_t.c.feed_date).limit(1)
+    ).scalar()
     return previous, following
 
 
@@ -111,11 +122,11 @@ def count_featured_between(conn: Connection, start: date, end: date, *, submitte
     ).scalar_one()
 
 
-def featured_since(conn: Connection, since: datetime) -> list[dict]:
-    """Every visible paper featured at or after ``since`` (trending candidates)."""
+def featured_during(conn: Connection, since: datetime, until: datetime) -> list[dict]:
+    """Every visible paper featured in ``[since, until]`` with its latest entry there (trending)."""
     latest = (
         select(feed_t.c.paper_id, func.max(feed_t.c.featured_at).label("featured_at"))
-        .where(feed_t.c.featured_at >= since)
+        .where(feed_t.c.featured_at >= since, feed_t.c.featured_at <= until)
         .group_by(feed_t.c.paper_id)
         .subquery()
     )

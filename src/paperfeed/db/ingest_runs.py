@@ -29,9 +29,13 @@ def save_progress(conn: Connection, run_id: int, *, checkpoint: dict | None, cou
     conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(**values))
 
 
-def finish_run(conn: Connection, run_id: int, *, status: str, now: datetime, error: str | None = None) -> None:
+def finish_run(
+    conn: Connection, run_id: int, *, status: str, now: datetime, error: str | None = None
+) -> None:
     """Mark a run done or failed."""
-    conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(status=status, finished_at=now, error=error))
+    conn.execute(
+        update(runs_t).where(runs_t.c.id == run_id).values(status=status, finished_at=now, error=error)
+    )
 
 
 def resumable_checkpoint(conn: Connection, *, source: str, location: str) -> dict | None:

@@ -95,7 +95,9 @@ def _paper_values(record: PaperRecord) -> dict:
     }
 
 
-def store_batch(conn: Connection, records: Sequence[PaperRecord], *, source: str, now: datetime) -> BatchStats:
+def store_batch(
+    conn: Connection, records: Sequence[PaperRecord], *, source: str, now: datetime
+) -> BatchStats:
     """Upsert ``records`` (from ``source``) in the current transaction and return the counts."""
     stats = BatchStats()
     chunk: list[PaperRecord] = []
@@ -170,7 +172,9 @@ _NEW_PAPER_COLUMNS = (
 )
 
 
-def _insert_new(conn: Connection, records: list[PaperRecord], *, source: str, now: datetime) -> dict[str, int]:
+def _insert_new(
+    conn: Connection, records: list[PaperRecord], *, source: str, now: datetime
+) -> dict[str, int]:
     seqs = next_change_seqs(conn, len(records))
     rows = []
     for record, seq in zip(records, seqs, strict=True):
@@ -182,16 +186,16 @@ def _insert_new(conn: Connection, records: list[PaperRecord], *, source: str, no
     BulkInsert(conn, papers_t, _NEW_PAPER_COLUMNS).execute(conn, rows)
     ids = dict(
         conn.execute(
-            select(papers_t.c.arxiv_id, papers_t.c.id).where(papers_t.c.arxiv_id.in_([r.arxiv_id for r in records]))
+            select(papers_t.c.arxiv_id, papers_t.c.id).where(
+                papers_t.c.arxiv_id.in_([r.arxiv_id for r in records])
+            )
         ).all()
     )
     _insert_people_and_categories(conn, [(ids[r.arxiv_id], r.authors, r.categories) for r in records])
     return ids
 
 
-def _insert_people_and_categories(
-    conn: Connection, entries: list[tuple[int, list[str], list[str]]]
-) -> None:
+def _insert_people_and_categories(conn: Connection, entries: list[tuple[int, list[str], list[str]]]) -> None:
     """Insert ordered author and category rows for ``(paper_id, authors, categories)`` triples."""
     BulkInsert(conn, authors_t, ("paper_id", "position", "name")).execute(
         conn, [(pid, pos, name) for pid, names, _ in entries for pos, name in enumerate(names)]
@@ -204,7 +208,9 @@ def _insert_people_and_categories(
 def _merge_changed(conn: Connection, changed: list[tuple[int, dict, PaperRecord]], *, now: datetime) -> int:
     """Merge records into their stored papers; return how many papers really changed."""
     paper_ids = [paper_id for paper_id, _, _ in changed]
-    stored = {row.id: row._asdict() for row in conn.execute(select(papers_t).where(papers_t.c.id.in_(paper_ids)))}
+    stored = {
+        row.id: row._asdict() for row in conn.execute(select(papers_t).where(papers_t.c.id.in_(paper_ids)))
+    }
     stored_authors: dict[int, list[str]] = {pid: [] for pid in paper_ids}
     for row in conn.execute(
         select(authors_t.c.paper_id, authors_t.c.name)
@@ -235,7 +241,9 @@ def _merge_changed(conn: Connection, changed: list[tuple[int, dict, PaperRecord]
         if same and authors == stored_authors[paper_id] and categories == stored_categories[paper_id]:
             hash_only.append({"pid": paper_id, "hashes": hashes_json})
             continue
-        content_updates.append({f"v_{f}": v for f, v in merged.items()} | {"pid": paper_id, "hashes": hashes_json})
+        content_updates.append(
+            {f"v_{f}": v for f, v in merged.items()} | {"pid": paper_id, "hashes": hashes_json}
+        )
         if authors != stored_authors[paper_id]:
             replace_authors.append((paper_id, authors))
         if categories != stored_categories[paper_id]:
@@ -243,7 +251,9 @@ def _merge_changed(conn: Connection, changed: list[tuple[int, dict, PaperRecord]
 
     if hash_only:
         conn.execute(
-            update(papers_t).where(papers_t.c.id == bindparam("pid")).values(source_hashes=bindparam("hashes")),
+            update(papers_t)
+            .where(papers_t.c.id == bindparam("pid"))
+            .values(source_hashes=bindparam("hashes")),
             hash_only,
         )
     if content_updates:

@@ -12,8 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 
 
-def trending_score(upvotes: int, featured_at: datetime, reference: datetime, *, gravity: float,
-                   offset_hours: float) -> float:
+def trending_score(
+    upvotes: int, featured_at: datetime, reference: datetime, *, gravity: float, offset_hours: float
+) -> float:
     """Time-decayed score of one paper (naive UTC datetimes; future entries count as age 0)."""
     age_hours = max((reference - featured_at).total_seconds() / 3600.0, 0.0)
     return max(upvotes, 0) / (age_hours + offset_hours) ** gravity

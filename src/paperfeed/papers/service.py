@@ -35,8 +35,9 @@ class PaperService:
         self.clock = clock
 
     # ------------------------------------------------------------ periods
-    def resolve_period(self, *, day: str | None = None, week: str | None = None,
-                       month: str | None = None) -> Period | None:
+    def resolve_period(
+        self, *, day: str | None = None, week: str | None = None, month: str | None = None
+    ) -> Period | None:
         """The requested period, or the latest day with papers when none is given (``None`` if empty)."""
         given = [v for v in (day, week, month) if v]
         if len(given) > 1:
@@ -51,39 +52,68 @@ class PaperService:
             latest = feed_store.latest_feed_date(conn)
         return day_period(latest) if latest else None
 
-    def listing(self, period: Period, *, sort: str = "upvotes", page: int = 0, limit: int | None = None,
-                submitter: str | None = None) -> FeedPage:
+    def listing(
+        self,
+        period: Period,
+        *,
+        sort: str = "upvotes",
+        page: int = 0,
+        limit: int | None = None,
+        submitter: str | None = None,
+    ) -> FeedPage:
         """One page of papers featured in ``period``."""
         limit = self._check_paging(page, limit)
         if sort not in feed_store.SORTS:
             raise InvalidInput(f"invalid sort {sort!r}: expected one of upvotes, publishedAt, trending")
         with self.engine.connect() as conn:
             if sort == "trending":
-                rows = feed_store.featured_between(conn, period.start, period.end, order="none",
-                                                   submitter=submitter)
+                rows = feed_store.featured_between(
+                    conn, period.start, period.end, order="none", submitter=submitter
+                )
                 total = len(rows)
                 reference = self._reference_for(rows)
                 rows.sort(key=lambda r: self._score(r, reference), reverse=True)
-                rows = rows[page * limit:(page + 1) * limit]
+                rows = rows[page * limit : (page + 1) * limit]
             else:
-                rows = feed_store.featured_between(conn, period.start, period.end, order=sort,
-                                                   offset=page * limit, limit=limit, submitter=submitter)
+                rows = feed_store.featured_between(
+                    conn,
+                    period.start,
+                    period.end,
+                    order=sort,
+                    offset=page * limit,
+                    limit=limit,
+                    submitter=submitter,
+                )
                 total = (
                     len(rows) + page * limit
                     if len(rows) < limit and (rows or page == 0)
-                    else feed_store.count_featured_between(conn, period.start, period.end, submitter=submitter)
+                    else feed_store.count_featured_between(
+                        conn, period.start, period.end, submitter=submitter
+                    )
                 )
             papers = attach_people(conn, rows)
             previous, following = self._neighbours(conn, period)
-        return FeedPage(period.kind, period.label, period.start, period.end, papers, total, page, limit,
-                        previous, following)
+        return FeedPage(
+            period.kind,
+            period.label,
+            period.start,
+            period.end,
+            papers,
+            total,
+            page,
+            limit,
+            previous,
+            following,
+        )
 
     def _neighbours(self, conn: Connection, period: Period) -> tuple[str | None, str | None]:
         if period.kind == "day":
             before, after = feed_store.neighbour_days(conn, period.start)
             return (before.isoformat() if before else None, after.isoformat() if after else None)
-        before_days, after_days = feed_store.neighbour_days(conn, period.start)[0], \
-            feed_store.neighbour_days(conn, period.end)[1]
+        before_days, after_days = (
+            feed_store.neighbour_days(conn, period.start)[0],
+            feed_store.neighbour_days(conn, period.end)[1],
+        )
         previous = period.previous().label if before_days else None
         following = period.next().label if after_days else None
         return previous, following
@@ -98,14 +128,20 @@ class PaperService:
 
     # ------------------------------------------------------------ trending
     def _reference_for(self, rows: list[dict]):
+        """Score a past period as of its newest entry, a current one as of now."""
         now = self.clock.now().replace(tzinfo=None)
         newest = max((r["featured_at"] for r in rows if r.get("featured_at")), default=None)
-        return min(now, newest) if newest and newest < now - timedelta(days=1) else now
+        return newest if newest and newest < now - timedelta(days=1) else now
 
     def _score(self, row: dict, reference) -> float:
         featured = row.get("featured_at") or reference
-        return trending_score(row["upvotes"], featured, reference, gravity=self.settings.trending_gravity,
-                              offset_hours=self.settings.trending_offset_hours)
+        return trending_score(
+            row["upvotes"],
+            featured,
+            reference,
+            gravity=self.settings.trending_gravity,
+            offset_hours=self.settings.trending_offset_hours,
+        )
 
     def trending(self, *, page: int = 0, limit: int | None = None) -> TrendingPage:
         """Papers featured in the trending window, by time-decayed score.
@@ -115,23 +151,19 @@ class PaperService:
         """
         limit = self._check_paging(page, limit)
         window = timedelta(days=self.settings.trending_window_days)
-        now = self.clock.now().replace(tzinfo=None)
+        reference = self.clock.now().replace(tzinfo=None)
+        stale = False
         with self.engine.connect() as conn:
-            rows = feed_store.featured_since(conn, now - window)
-            reference, stale = now, False
+            rows = feed_store.featured_during(conn, reference - window, reference)
             if not rows:
-                latest_day = feed_store.latest_feed_date(conn)
-                if latest_day is not None:
-                    stale = True
-                    newest = feed_store.featured_between(conn, latest_day, latest_day, order="publishedAt",
-                                                         limit=1)
-                    reference = max(newest[0]["featured_at"], _day_end(latest_day)) if newest else now
-                    rows = [r for r in feed_store.featured_since(conn, reference - window)
-                            if r["featured_at"] <= reference]
+                newest = feed_store.latest_featured_at(conn, reference)
+                if newest is not None:
+                    stale, reference = True, newest
+                    rows = feed_store.featured_during(conn, reference - window, reference)
             for row in rows:
                 row["score"] = self._score(row, reference)
             rows.sort(key=lambda r: (r["score"], r["upvotes"]), reverse=True)
-            rows = rows[page * limit:(page + 1) * limit]
+            rows = rows[page * limit : (page + 1) * limit]
             papers = attach_people(conn, rows)
         for paper, row in zip(papers, rows, strict=True):
             paper.score = row["score"]
@@ -147,11 +179,24 @@ class PaperService:
                 raise NotFound(f"no paper {arxiv_id} on this instance")
             entries = feed_store.feed_entries_of(conn, row["id"])
             if entries:
-                row.update(feed_date=entries[0]["feed_date"], featured_at=entries[0]["featured_at"],
-                           submitted_by=entries[0]["submitted_by"])
+                row.update(
+                    feed_date=entries[0]["feed_date"],
+                    featured_at=entries[0]["featured_at"],
+                    submitted_by=entries[0]["submitted_by"],
+                )
             item = attach_people(conn, [row])[0]
-        extra = {k: row.get(k) for k in ("doi", "journal_ref", "comments", "license", "updated_at",
-                                          "latest_version", "report_no")}
+        extra = {
+            k: row.get(k)
+            for k in (
+                "doi",
+                "journal_ref",
+                "comments",
+                "license",
+                "updated_at",
+                "latest_version",
+                "report_no",
+            )
+        }
         return PaperDetail(paper=item, feed_days=entries, extra=extra)
 
     def items_for(self, arxiv_ids: list[str]) -> dict[str, PaperItem]:
@@ -169,9 +214,3 @@ class PaperService:
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             return feed_store.instance_counts(conn)
-
-
-def _day_end(day: date):
-    from datetime import datetime, time
-
-    return datetime.combine(day, time(23, 59, 59))

@@ -83,5 +83,7 @@ def update_keyword_index(
     if fresh:
         index.publish_generation(generation)
     elapsed = time.perf_counter() - started
-    log.info("keyword index updated indexed=%d cursor=%d rebuilt=%s seconds=%.2f", done, cursor, fresh, elapsed)
+    log.info(
+        "keyword index updated indexed=%d cursor=%d rebuilt=%s seconds=%.2f", done, cursor, fresh, elapsed
+    )
     return IndexReport(indexed=done, cursor=cursor, rebuilt=fresh, seconds=elapsed)

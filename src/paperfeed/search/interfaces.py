@@ -49,7 +49,12 @@ class KeywordIndex(Protocol):
     """A BM25 index over title, abstract and authors."""
 
     def search(
-        self, query: str, *, limit: int, offset: int = 0, filters: SearchFilters | None = None,
+        self,
+        query: str,
+        *,
+        limit: int,
+        offset: int = 0,
+        filters: SearchFilters | None = None,
         sort: str = "relevance",
     ) -> list[KeywordHit]: ...
 

@@ -136,7 +136,9 @@ class TantivyKeywordIndex:
 
     @staticmethod
     def write_cursor(generation: Path, change_seq: int) -> None:
-        _write_json_atomically(generation / "cursor.json", {"change_seq": change_seq, "schema": SCHEMA_VERSION})
+        _write_json_atomically(
+            generation / "cursor.json", {"change_seq": change_seq, "schema": SCHEMA_VERSION}
+        )
 
     # ----------------------------------------------------------------- writing
     def open_writer(self, generation: Path, *, heap_mb: int = 256, threads: int = 2) -> IndexWriterSession:
@@ -192,9 +194,13 @@ class TantivyKeywordIndex:
         if filters.published_from or filters.published_to:
             low = _day_number(filters.published_from) if filters.published_from else None
             high = _day_number(filters.published_to) if filters.published_to else None
-            clauses.append((Occur.Must, Query.range_query(self.schema, "published", FieldType.Integer, low, high)))
+            clauses.append(
+                (Occur.Must, Query.range_query(self.schema, "published", FieldType.Integer, low, high))
+            )
         if filters.categories:
-            terms = [(Occur.Should, Query.term_query(self.schema, "categories", c)) for c in filters.categories]
+            terms = [
+                (Occur.Should, Query.term_query(self.schema, "categories", c)) for c in filters.categories
+            ]
             clauses.append((Occur.Must, Query.boolean_query(terms)))
         return Query.boolean_query(clauses)
 

@@ -25,8 +25,16 @@ def _stamp(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def atom_feed(*, title: str, feed_url: str, page_url: str, base_url: str, items: list[PaperItem],
-              updated: datetime | None, subtitle: str | None = None) -> bytes:
+def atom_feed(
+    *,
+    title: str,
+    feed_url: str,
+    page_url: str,
+    base_url: str,
+    items: list[PaperItem],
+    updated: datetime | None,
+    subtitle: str | None = None,
+) -> bytes:
     """Serialise ``items`` as an Atom feed; each entry links to our paper page and to arXiv."""
     base = base_url.rstrip("/")
     feed = ET.Element(f"{{{ATOM_NS}}}feed")

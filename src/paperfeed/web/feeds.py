@@ -26,8 +26,14 @@ def daily_feed(svc=Depends(services)) -> Response:
     period = svc.papers.resolve_period()
     items = svc.papers.listing(period, limit=100).papers if period else []
     title = f"{svc.settings.site_name}: daily papers" + (f" — {period.label}" if period else "")
-    body = atom_feed(title=title, feed_url=f"{base}/feeds/daily.xml", page_url=f"{base}/", base_url=base,
-                     items=items, updated=_newest(items))
+    body = atom_feed(
+        title=title,
+        feed_url=f"{base}/feeds/daily.xml",
+        page_url=f"{base}/",
+        base_url=base,
+        items=items,
+        updated=_newest(items),
+    )
     return Response(body, media_type=ATOM)
 
 
@@ -35,9 +41,14 @@ def daily_feed(svc=Depends(services)) -> Response:
 def trending_feed(svc=Depends(services)) -> Response:
     base = svc.settings.base_url.rstrip("/")
     trending = svc.papers.trending(limit=50)
-    body = atom_feed(title=f"{svc.settings.site_name}: trending papers", feed_url=f"{base}/feeds/trending.xml",
-                     page_url=f"{base}/papers/trending", base_url=base, items=trending.papers,
-                     updated=trending.reference)
+    body = atom_feed(
+        title=f"{svc.settings.site_name}: trending papers",
+        feed_url=f"{base}/feeds/trending.xml",
+        page_url=f"{base}/papers/trending",
+        base_url=base,
+        items=trending.papers,
+        updated=trending.reference,
+    )
     return Response(body, media_type=ATOM)
 
 
@@ -51,7 +62,12 @@ def search_feed(
     base = svc.settings.base_url.rstrip("/")
     results = svc.search.search(q, limit=50, mode=mode, sort=sort, highlight=False)
     query = urlencode({"q": q})
-    body = atom_feed(title=f"{svc.settings.site_name}: search “{results.query}”",
-                     feed_url=f"{base}/feeds/search.xml?{query}", page_url=f"{base}/search?{query}",
-                     base_url=base, items=results.items, updated=_newest(results.items))
+    body = atom_feed(
+        title=f"{svc.settings.site_name}: search “{results.query}”",
+        feed_url=f"{base}/feeds/search.xml?{query}",
+        page_url=f"{base}/search?{query}",
+        base_url=base,
+        items=results.items,
+        updated=_newest(results.items),
+    )
     return Response(body, media_type=ATOM)

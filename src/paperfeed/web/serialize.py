@@ -53,7 +53,11 @@ def daily_item(item: PaperItem) -> dict[str, Any]:
         "submittedOnDailyAt": hf_time(item.featured_at) if item.featured_at else None,
     }
     if item.submitted_by:
-        data["submittedBy"] = {"user": item.submitted_by, "name": item.submitted_by, "fullname": item.submitted_by}
+        data["submittedBy"] = {
+            "user": item.submitted_by,
+            "name": item.submitted_by,
+            "fullname": item.submitted_by,
+        }
     if item.feed_date:
         data["feedDate"] = item.feed_date.isoformat()
     return data
@@ -75,9 +79,18 @@ def paper_flat(item: PaperItem, feed_days: list[dict], extra: dict) -> dict[str,
     data = paper_object(item)
     data["feedDays"] = [d["feed_date"].isoformat() for d in feed_days]
     if item.submitted_by:
-        data["submittedBy"] = {"user": item.submitted_by, "name": item.submitted_by, "fullname": item.submitted_by}
-    for key, out in (("doi", "doi"), ("journal_ref", "journalRef"), ("comments", "comments"),
-                     ("license", "license"), ("latest_version", "latestVersion")):
+        data["submittedBy"] = {
+            "user": item.submitted_by,
+            "name": item.submitted_by,
+            "fullname": item.submitted_by,
+        }
+    for key, out in (
+        ("doi", "doi"),
+        ("journal_ref", "journalRef"),
+        ("comments", "comments"),
+        ("license", "license"),
+        ("latest_version", "latestVersion"),
+    ):
         if extra.get(key):
             data[out] = extra[key]
     if extra.get("updated_at"):
