@@ -77,9 +77,8 @@ def main() -> None:
             if obj["id"] in ids or obj["update_date"] >= args.since:
                 snapshot_lines.append(line.rstrip(b"\n"))
     write_gz(OUT / "arxiv_snapshot_demo.jsonl.gz", snapshot_lines)
-    print(
-        f"hf: {len(hf_lines)} items on {len(days)} days ({days[0]}..{days[-1]}); snapshot: {len(snapshot_lines)} papers"
-    )
+    print(f"hf: {len(hf_lines)} items on {len(days)} days ({days[0]}..{days[-1]})")
+    print(f"snapshot: {len(snapshot_lines)} papers")
 
 
 if __name__ == "__main__":

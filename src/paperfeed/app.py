@@ -64,7 +64,7 @@ def create_app(
     app = FastAPI(
         title=f"{settings.site_name} API",
         version=__version__,
-        description="Daily research papers: feeds, trending, search. Shapes follow Hugging Face's papers API.",
+        description="Daily research papers: feeds, trending, search (Hugging Face papers API shapes).",
     )
     app.state.services = services
     errors.install(app)

@@ -67,7 +67,7 @@ def test_user_errors_are_one_line(data_dir, args):
 
 
 def test_abort_on_bad_line_names_the_line(data_dir, tmp_path):
-    lines = gzip.open(FIXTURES / "snapshot_300.jsonl.gz").read().splitlines()[:10]
+    lines = gzip.decompress((FIXTURES / "snapshot_300.jsonl.gz").read_bytes()).splitlines()[:10]
     lines.insert(4, b"{not json")
     broken = tmp_path / "broken.jsonl"
     broken.write_bytes(b"\n".join(lines) + b"\n")

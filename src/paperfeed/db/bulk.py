@@ -31,7 +31,8 @@ class BulkInsert:
         quoted = ", ".join(dialect.identifier_preparer.quote(c) for c in columns)
         marks = ", ".join([placeholder] * len(columns))
         self.sql = (
-            f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({quoted}) VALUES ({marks})"
+            # identifiers come from our own Table objects (quoted by the dialect); values are bound
+            f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({quoted}) VALUES ({marks})"  # noqa: S608
         )
         self.processors = [
             _cached(table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) for c in columns

@@ -1,4 +1,4 @@
-"""Parsing and arithmetic of feed periods: a day ``YYYY-MM-DD``, an ISO week ``YYYY-Www``, a month ``YYYY-MM``."""
+"""Feed periods: a day ``YYYY-MM-DD``, an ISO week ``YYYY-Www``, a month ``YYYY-MM`` — parsing, navigation."""
 
 from __future__ import annotations
 
