@@ -74,3 +74,12 @@ def test_bad_paging(service):
         service.listing(day_period(date(2025, 1, 10)), limit=101)
     with pytest.raises(InvalidInput):
         service.listing(day_period(date(2025, 1, 10)), page=-1)
+
+
+def test_week_and_month_navigation_skip_empty_periods(service):
+    from paperfeed.papers.periods import parse_week
+
+    week = service.listing(parse_week("2025-W02"))  # Jan 10, 2025
+    assert (week.previous, week.next) == ("2025-W01", "2025-W25")  # Jan 2 / Jun 20
+    month = service.listing(parse_month("2025-01"))
+    assert (month.previous, month.next) == (None, "2025-06")

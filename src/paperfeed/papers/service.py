@@ -12,7 +12,15 @@ from paperfeed.config import Settings
 from paperfeed.db import feed_store
 from paperfeed.errors import InvalidInput, NotFound
 from paperfeed.papers.models import FeedPage, PaperDetail, PaperItem, TrendingPage
-from paperfeed.papers.periods import Period, day_period, parse_day, parse_month, parse_week
+from paperfeed.papers.periods import (
+    Period,
+    day_period,
+    month_period,
+    parse_day,
+    parse_month,
+    parse_week,
+    week_period,
+)
 from paperfeed.papers.ranking import trending_score
 
 MAX_LIMIT = 100
@@ -84,13 +92,13 @@ class PaperService:
                     limit=limit,
                     submitter=submitter,
                 )
-                total = (
-                    len(rows) + page * limit
-                    if len(rows) < limit and (rows or page == 0)
-                    else feed_store.count_featured_between(
+                # a short first page already tells the total; otherwise count
+                if page == 0 and len(rows) < limit:
+                    total = len(rows)
+                else:
+                    total = feed_store.count_featured_between(
                         conn, period.start, period.end, submitter=submitter
                     )
-                )
             papers = attach_people(conn, rows)
             previous, following = self._neighbours(conn, period)
         return FeedPage(
@@ -107,16 +115,14 @@ class PaperService:
         )
 
     def _neighbours(self, conn: Connection, period: Period) -> tuple[str | None, str | None]:
-        if period.kind == "day":
-            before, after = feed_store.neighbour_days(conn, period.start)
-            return (before.isoformat() if before else None, after.isoformat() if after else None)
-        before_days, after_days = (
-            feed_store.neighbour_days(conn, period.start)[0],
-            feed_store.neighbour_days(conn, period.end)[1],
+        """Labels of the nearest earlier/later periods of the same kind that have papers."""
+        before = feed_store.neighbour_days(conn, period.start)[0]
+        after = feed_store.neighbour_days(conn, period.end)[1]
+        containing = {"day": day_period, "week": week_period, "month": month_period}[period.kind]
+        return (
+            containing(before).label if before else None,
+            containing(after).label if after else None,
         )
-        previous = period.previous().label if before_days else None
-        following = period.next().label if after_days else None
-        return previous, following
 
     def _check_paging(self, page: int, limit: int | None) -> int:
         limit = self.settings.page_size if limit is None else limit
