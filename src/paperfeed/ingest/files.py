@@ -30,7 +30,7 @@ def open_lines(path: Path, *, skip: int = 0) -> Iterator[tuple[int, bytes]]:
     line_no = 0
     try:
         with opener(path, "rb") as handle:
-            for line_no, line in enumerate(handle, start=1):  # noqa: B007 - used after the loop
+            for line_no, line in enumerate(handle, start=1):  # line_no is used after the loop
                 if line_no <= skip:
                     continue
                 yield line_no, line

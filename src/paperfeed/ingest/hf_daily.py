@@ -165,7 +165,9 @@ def record_from_flat(obj: dict, tz: ZoneInfo, record_hash: str = "") -> PaperRec
     return record_from_hf_item(item, feed_date, tz, record_hash)
 
 
-def read_flat_jsonl(path: Path, tz: ZoneInfo, *, skip: int = 0) -> Iterator[tuple[int, PaperRecord | BadRecord]]:
+def read_flat_jsonl(
+    path: Path, tz: ZoneInfo, *, skip: int = 0
+) -> Iterator[tuple[int, PaperRecord | BadRecord]]:
     """Yield the records of our flattened HF JSONL(.gz), streaming."""
     for line_no, line in open_lines(path, skip=skip):
         if not line.strip():
@@ -191,8 +193,13 @@ def day_files(directory: Path) -> list[Path]:
     return files
 
 
-def read_hf_daily(path: Path, tz: ZoneInfo, *, skip: int = 0) -> Iterator[tuple[int, PaperRecord | BadRecord]]:
-    """``(line_no, record)`` pairs (line 0 for day files) from a day-file directory, a single day file, or a flattened JSONL(.gz)."""
+def read_hf_daily(
+    path: Path, tz: ZoneInfo, *, skip: int = 0
+) -> Iterator[tuple[int, PaperRecord | BadRecord]]:
+    """``(line_no, record)`` pairs from a day-file directory, a single day file or a flattened JSONL(.gz).
+
+    Day-file records come with line 0 (they have no line position to resume from).
+    """
     if not path.exists():
         raise InvalidInput(f"no such file or directory: {path}")
     if path.is_dir():

@@ -77,7 +77,9 @@ def run_ingest(
     started = time.perf_counter()
     with engine.begin() as conn:
         run_id = start_run(conn, source=source, location=location, now=_naive(clock))
-    report = IngestReport(run_id=run_id, source=source, location=location, resumed_from_line=resumed_from_line)
+    report = IngestReport(
+        run_id=run_id, source=source, location=location, resumed_from_line=resumed_from_line
+    )
     batch: list[PaperRecord] = []
     last_line = resumed_from_line  # line of the newest record handed to the current batch
 
@@ -106,7 +108,9 @@ def run_ingest(
                 log.warning("bad record skipped=%s %s", on_error == "skip", message)
                 if on_error == "abort":
                     # the checkpoint stays before this line, so a re-run meets it again
-                    raise IngestAborted(f"{location}: {message} (stopped: records before it are stored, none after it)")
+                    raise IngestAborted(
+                        f"{location}: {message} (stopped: records before it are stored, none after it)"
+                    )
                 last_line = line_no or last_line
                 continue
             last_line = line_no or last_line

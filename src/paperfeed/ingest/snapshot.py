@@ -16,7 +16,8 @@ from paperfeed.ingest.errors import BadRecord
 from paperfeed.ingest.files import open_lines
 from paperfeed.ingest.records import PaperRecord, clean_abstract, clean_title, find_github_repo
 
-_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES, start=1)}
 
 
 @lru_cache(maxsize=8192)
@@ -46,7 +47,7 @@ def _author_names(obj: dict) -> list[str]:
             if name:
                 names.append(name)
         return names
-    raw = (obj.get("authors") or "").replace("\n", " ")
+    raw = " ".join((obj.get("authors") or "").split())  # Kaggle hard-wraps long author lists
     pieces = [p.strip() for chunk in raw.split(",") for p in chunk.split(" and ")]
     return [p for p in pieces if p]
 
