@@ -102,6 +102,12 @@ def repo_label(url: str | None) -> str:
     return value
 
 
+def http_url(url: str | None) -> str:
+    """``url`` when it is an http(s) URL, else ``""`` (data never injects ``javascript:`` links)."""
+    value = (url or "").strip()
+    return value if value.lower().startswith(("https://", "http://")) else ""
+
+
 def plural(count: int, singular: str, many: str | None = None) -> str:
     """``1 paper`` / ``3 papers`` (with thousands separators)."""
     word = singular if count == 1 else (many or singular + "s")
@@ -117,11 +123,18 @@ templates.env.filters.update(
     one_line=one_line,
     repo_label=repo_label,
     plural=plural,
+    http_url=http_url,
 )
 
 
-def render(request: Request, name: str, context: dict[str, Any], *, status: int = 200,
-           headers: dict[str, str] | None = None) -> Response:
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """Render template ``name`` with the site-wide context added."""
     svc = request.app.state.services
     base = {"site_name": svc.settings.site_name, "request": request}
