@@ -30,7 +30,8 @@ from tests.conftest import FIXTURES
 
 HF_DIR = FIXTURES / "hf_daily"
 SNAPSHOT_300 = FIXTURES / "snapshot_300.jsonl.gz"
-FULL_HF = Path("/work/shared/data/hf_daily_papers.jsonl.gz")
+# the project's shared data folder sits beside the repository (CI and developer machines)
+FULL_HF = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hf_daily_papers.jsonl.gz"
 
 # The real line for 2506.14837 from shared/data/arxiv_snapshot_sample.jsonl.gz (line 15,872);
 # the same paper is featured in tests/fixtures/hf_daily/2025-06-20.json.
