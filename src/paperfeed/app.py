@@ -14,13 +14,16 @@ from sqlalchemy import Engine
 
 from paperfeed import __version__
 from paperfeed.clock import Clock, SystemClock
+from paperfeed.community.accounts import AccountService
+from paperfeed.community.ratelimit import RateLimiter
+from paperfeed.community.votes import VoteService
 from paperfeed.config import Settings
 from paperfeed.db.engine import get_engine
 from paperfeed.papers.service import PaperService
 from paperfeed.search.interfaces import KeywordIndex
 from paperfeed.search.keyword import TantivyKeywordIndex
 from paperfeed.search.service import SearchService
-from paperfeed.web import api, errors, feeds, pages
+from paperfeed.web import api, auth, errors, feeds, pages
 from paperfeed.web.templating import STATIC_DIR
 
 
@@ -34,6 +37,9 @@ class Services:
     papers: PaperService
     search: SearchService
     keyword: KeywordIndex
+    accounts: AccountService
+    votes: VoteService
+    limiter: RateLimiter
 
 
 def create_app(
@@ -53,6 +59,7 @@ def create_app(
         max_query_chars=settings.search_max_query_chars,
     )
     papers = PaperService(engine, settings, clock)
+    limiter = RateLimiter(engine, settings, clock)
     services = Services(
         settings=settings,
         engine=engine,
@@ -60,6 +67,9 @@ def create_app(
         papers=papers,
         search=SearchService(keyword, papers, max_query_chars=settings.search_max_query_chars),
         keyword=keyword,
+        accounts=AccountService(engine, settings, clock, limiter),
+        votes=VoteService(engine, clock, limiter),
+        limiter=limiter,
     )
     app = FastAPI(
         title=f"{settings.site_name} API",
@@ -68,7 +78,9 @@ def create_app(
     )
     app.state.services = services
     errors.install(app)
+    app.include_router(auth.api_router)
     app.include_router(api.router)
+    app.include_router(auth.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

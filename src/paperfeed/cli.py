@@ -278,6 +278,50 @@ def _ingest_quiet(settings: Settings, engine, kind: str, path: Path) -> None:
     _print_report(report)
 
 
+# --------------------------------------------------------------------------- users
+def _accounts(settings: Settings):
+    from paperfeed.clock import SystemClock
+    from paperfeed.community.accounts import AccountService
+    from paperfeed.community.ratelimit import RateLimiter
+
+    engine = _engine(settings)
+    clock = SystemClock()
+    return AccountService(engine, settings, clock, RateLimiter(engine, settings, clock))
+
+
+@cli.group()
+def users() -> None:
+    """Manage accounts."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--email", required=True, help="The account's email address.")
+@click.option("--admin", is_flag=True, help="Make the account an administrator.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.pass_context
+def users_create(ctx: click.Context, username: str, email: str, admin: bool, password_stdin: bool) -> None:
+    """Create an account (prompts for the password on a terminal)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        raise click.ClickException("no terminal to prompt on: pass --password-stdin and pipe the password")
+    account = _accounts(_settings(ctx.find_root())).sign_up(username, email, password, is_admin=admin)
+    click.echo(f"created {'admin ' if account.is_admin else ''}user {account.username}", err=True)
+
+
+@users.command("token")
+@click.argument("username")
+@click.option("--name", default="cli", show_default=True, help="A label to recognise the token by.")
+@click.pass_context
+def users_token(ctx: click.Context, username: str, name: str) -> None:
+    """Print a new personal API token for USERNAME (shown only this once; stored hashed)."""
+    service = _accounts(_settings(ctx.find_root()))
+    click.echo(service.create_token(service.user(username), name))
+
+
 def main() -> None:
     """Console-script entry point: maps domain errors to a one-line message and exit code 1."""
     try:

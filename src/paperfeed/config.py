@@ -47,6 +47,26 @@ class Settings(BaseSettings):
     index_threads: int = Field(default=2, ge=1, description="tantivy indexing threads.")
     ingest_batch_size: int = Field(default=2000, ge=1, description="Records per database transaction.")
 
+    session_days: int = Field(default=30, ge=1, description="A sign-in lasts this many days.")
+    argon2_time_cost: int = Field(default=3, ge=1, description="argon2id iterations for passwords.")
+    argon2_memory_kib: int = Field(default=65536, ge=8, description="argon2id memory per hash (KiB).")
+    argon2_parallelism: int = Field(default=4, ge=1, description="argon2id lanes.")
+    rate_limit_enabled: bool = Field(default=True, description="Turn every rate limit on or off.")
+    rate_limit_login_ip: str = Field(default="30/300", description="Sign-in attempts per IP: N/seconds.")
+    rate_limit_login_user: str = Field(default="10/300", description="Sign-in attempts per username.")
+    rate_limit_signup_ip: str = Field(default="10/3600", description="Sign-ups per IP: N/seconds.")
+    rate_limit_vote_user: str = Field(default="120/60", description="Votes per user: N/seconds.")
+
+    @field_validator(
+        "rate_limit_login_ip", "rate_limit_login_user", "rate_limit_signup_ip", "rate_limit_vote_user"
+    )
+    @classmethod
+    def _rate_limit_spec(cls, value: str) -> str:
+        count, _, seconds = value.partition("/")
+        if not (count.strip().isdigit() and seconds.strip().isdigit() and int(seconds) > 0):
+            raise ValueError(f"rate limit {value!r} must look like N/SECONDS, e.g. 10/300")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -69,18 +89,32 @@ class Settings(BaseSettings):
         """``secret_key``, or one generated once into ``<data_dir>/secret_key`` (mode 0600)."""
         if self.secret_key:
             return self.secret_key
-        path = self.data_dir / "secret_key"
-        if not path.exists():
-            import os
-            import secrets
-
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
-        return path.read_text().strip()
+        return _secret_from_file(str((self.data_dir / "secret_key").resolve()))
 
     @property
     def index_dir(self) -> Path:
         """Folder holding the derived (rebuildable) search indexes."""
         return self.data_dir / "index"
+
+
+_SECRETS: dict[str, str] = {}
+
+
+def _secret_from_file(path_text: str) -> str:
+    """Read (creating it on first use) the instance's generated secret key; cached per path."""
+    if path_text not in _SECRETS:
+        import os
+        import secrets
+
+        path = Path(path_text)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process created it first
+                pass
+            else:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_urlsafe(48))
+        _SECRETS[path_text] = path.read_text().strip()
+    return _SECRETS[path_text]

@@ -6,6 +6,8 @@ SQLite gets WAL, ``busy_timeout`` and ``foreign_keys=ON`` on every connection.
 
 from __future__ import annotations
 
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from functools import cache
 from pathlib import Path
 
@@ -73,3 +75,20 @@ def upgrade(settings: Settings) -> None:
 def is_initialised(engine: Engine) -> bool:
     """True when the schema exists (migrations have been applied)."""
     return inspect(engine).has_table("papers")
+
+
+_WRITE_LOCKS: dict[int, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def write_lock(engine: Engine) -> AbstractContextManager:
+    """Serialise this process's short write transactions on SQLite (a no-op elsewhere).
+
+    SQLite allows one writer at a time and makes the others poll with growing sleeps; queueing
+    them on a lock in-process first is much faster under contention. Other processes still
+    coordinate through SQLite's own lock and ``busy_timeout``.
+    """
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(id(engine), threading.Lock())

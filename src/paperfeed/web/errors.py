@@ -40,7 +40,11 @@ def install(app: FastAPI) -> None:
         status = exc.http_status
         if isinstance(exc, InvalidInput) and wants_json(request):
             status = 400
-        return error_response(request, status, exc.code, exc.message)
+        response = error_response(request, status, exc.code, exc.message)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -136,6 +136,12 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """Render template ``name`` with the site-wide context added."""
+    from paperfeed.web import auth  # late import: auth renders pages too
+
     svc = request.app.state.services
-    base = {"site_name": svc.settings.site_name, "request": request}
-    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status, headers=headers)
+    base = {"site_name": svc.settings.site_name, "request": request, **auth.template_globals(request)}
+    response = templates.TemplateResponse(
+        request, name, {**base, **context}, status_code=status, headers=headers
+    )
+    auth.finish_response(request, response)
+    return response

@@ -75,4 +75,26 @@
   } else {
     run();
   }
+
+  /* Upvote forms: vote in place through the JSON API instead of reloading the page. The form's own
+   * CSRF token goes in X-CSRF-Token; on any failure the normal form submission happens. */
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("vote-form") || !window.fetch) return;
+    event.preventDefault();
+    var on = form.elements.action.value !== "down";
+    fetch("/api/papers/" + form.dataset.arxivId + "/upvote", {
+      method: on ? "POST" : "DELETE",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": form.elements.csrf_token.value, "Accept": "application/json" }
+    }).then(function (response) {
+      if (!response.ok) throw new Error(String(response.status));
+      return response.json();
+    }).then(function (data) {
+      form.querySelector(".votes-count").textContent = data.upvotes;
+      form.elements.action.value = data.upvoted ? "down" : "up";
+      form.classList.toggle("voted", data.upvoted);
+      form.querySelector("button").setAttribute("aria-pressed", data.upvoted ? "true" : "false");
+    }).catch(function () { form.submit(); });
+  });
 })();
