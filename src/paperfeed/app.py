@@ -1,11 +1,13 @@
 """``create_app(settings, ...)``: builds the ASGI app and wires its collaborators.
 
-Collaborators (clock, database engine, keyword index) are injected so tests and benchmarks
+Collaborators (clock, database engine, keyword index, arXiv client) are injected so tests and benchmarks
 pass real local implementations instead of patching internals.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import FastAPI
@@ -16,14 +18,17 @@ from paperfeed import __version__
 from paperfeed.clock import Clock, SystemClock
 from paperfeed.community.accounts import AccountService
 from paperfeed.community.ratelimit import RateLimiter
+from paperfeed.community.submissions import SubmissionService
 from paperfeed.community.votes import VoteService
 from paperfeed.config import Settings
 from paperfeed.db.engine import get_engine
+from paperfeed.ingest.arxiv_api import ArxivClient
 from paperfeed.papers.service import PaperService
+from paperfeed.search.indexer import update_keyword_index
 from paperfeed.search.interfaces import KeywordIndex
 from paperfeed.search.keyword import TantivyKeywordIndex
 from paperfeed.search.service import SearchService
-from paperfeed.web import api, auth, errors, feeds, pages
+from paperfeed.web import api, auth, errors, feeds, pages, submit
 from paperfeed.web.templating import STATIC_DIR
 
 
@@ -40,6 +45,7 @@ class Services:
     accounts: AccountService
     votes: VoteService
     limiter: RateLimiter
+    submissions: SubmissionService
 
 
 def create_app(
@@ -48,6 +54,7 @@ def create_app(
     clock: Clock | None = None,
     engine: Engine | None = None,
     keyword_index: KeywordIndex | None = None,
+    arxiv_client: ArxivClient | None = None,
 ) -> FastAPI:
     """Build the web application for ``settings`` (read from the environment when omitted)."""
     settings = settings or Settings()
@@ -60,6 +67,13 @@ def create_app(
     )
     papers = PaperService(engine, settings, clock)
     limiter = RateLimiter(engine, settings, clock)
+    arxiv = arxiv_client or ArxivClient(
+        settings.arxiv_api_url,
+        min_interval=settings.arxiv_min_interval_seconds,
+        timeout=settings.arxiv_timeout_seconds,
+        retries=settings.arxiv_retries,
+        backoff=settings.arxiv_backoff_seconds,
+    )
     services = Services(
         settings=settings,
         engine=engine,
@@ -70,6 +84,9 @@ def create_app(
         accounts=AccountService(engine, settings, clock, limiter),
         votes=VoteService(engine, clock, limiter),
         limiter=limiter,
+        submissions=SubmissionService(
+            engine, settings, clock, papers, arxiv, after_store=_keyword_updater(engine, keyword, settings)
+        ),
     )
     app = FastAPI(
         title=f"{settings.site_name} API",
@@ -79,12 +96,27 @@ def create_app(
     app.state.services = services
     errors.install(app)
     app.include_router(auth.api_router)
+    app.include_router(submit.api_router)
     app.include_router(api.router)
     app.include_router(auth.router)
+    app.include_router(submit.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def _keyword_updater(engine: Engine, keyword: KeywordIndex, settings: Settings) -> Callable[[], None] | None:
+    """A callable that brings the keyword index up to date (one writer at a time in-process)."""
+    if not isinstance(keyword, TantivyKeywordIndex):
+        return None
+    lock = threading.Lock()
+
+    def update() -> None:
+        with lock:
+            update_keyword_index(engine, keyword, heap_mb=min(settings.index_writer_heap_mb, 64), threads=1)
+
+    return update
 
 
 def asgi_factory() -> FastAPI:

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     smtp_url: str | None = Field(default=None, description="smtp://host:port for outgoing mail.")
     submission_max_age_days: int = Field(default=14, ge=0)
     submissions_per_day: int = Field(default=5, ge=0)
+    submission_no_weekend: bool = Field(default=False, description="Refuse submissions on Sat/Sun.")
+    arxiv_min_interval_seconds: float = Field(default=3.0, ge=0, description="Pause between arXiv calls.")
+    arxiv_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one arXiv request.")
+    arxiv_retries: int = Field(default=3, ge=0, description="Retries on arXiv 5xx/timeouts.")
+    arxiv_backoff_seconds: float = Field(default=1.0, ge=0, description="First retry delay (doubles).")
 
     trending_gravity: float = Field(default=1.8, gt=0, description="Exponent of the age penalty.")
     trending_offset_hours: float = Field(default=2.0, gt=0, description="Hours added to the age.")

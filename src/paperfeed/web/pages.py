@@ -349,4 +349,6 @@ def paper(request: Request, arxiv_id: str, svc=Depends(services)) -> Response:
         "extra": detail.extra,
         "md_url": f"/papers/{canonical}.md",
     }
+    if request.query_params.get("submitted"):  # back from /submit
+        context["notice"] = "Thanks! The paper is on today's feed."
     return render(request, "paper.html", context, headers={"Cache-Control": PAPER_CACHE})
