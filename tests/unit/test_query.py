@@ -35,3 +35,15 @@ def test_query_is_cut_to_max_chars():
 
 def test_single_word_phrase_is_a_word():
     assert build_query_string('"transformer"') == "transformer"
+
+
+def test_parse_user_query_drops_stop_words_but_not_from_phrases():
+    from paperfeed.search.query import parse_user_query
+
+    parsed = parse_user_query('Hacking in the Era of "state of the art" -survey')
+    assert parsed.words == ["hacking", "era"]
+    assert parsed.phrases == ["state of the art"]
+    assert parsed.excluded == ["survey"]
+    only_stop = parse_user_query("to be or not to be")
+    assert only_stop.words == ["to", "be", "or", "not"]  # nothing else left: keep them
+    assert parse_user_query("-x").empty
