@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -29,6 +29,7 @@ from paperfeed.search.interfaces import KeywordIndex
 from paperfeed.search.keyword import TantivyKeywordIndex
 from paperfeed.search.service import SearchService
 from paperfeed.web import api, auth, errors, feeds, pages, submit
+from paperfeed.web.cache import ResponseCache
 from paperfeed.web.templating import STATIC_DIR
 
 
@@ -46,6 +47,7 @@ class Services:
     votes: VoteService
     limiter: RateLimiter
     submissions: SubmissionService
+    response_cache: ResponseCache = field(default_factory=ResponseCache)
 
 
 def create_app(

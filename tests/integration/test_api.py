@@ -213,3 +213,33 @@ def test_hugging_face_client_works_against_a_real_server(app):
     info = data["info"]
     assert info[0] == "2501.05441" and info[2] == 51 and info[3] > 0 and info[1]
     assert data["markdown"].startswith("# ")
+
+
+def test_daily_listing_is_cached_and_revalidates_after_writes(client, ingest, tmp_path):
+    url = "/api/daily_papers?date=2025-01-10"
+    first = client.get(url)
+    etag = first.headers["etag"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    assert client.get(url).content == first.content
+    # a newer HF snapshot of that day raises one paper's upvotes: the cached page must go stale
+    day_file = tmp_path / "2025-01-10.json"
+    day_file.write_text(
+        json.dumps(
+            [
+                {
+                    "paper": {
+                        "id": "2501.05441",
+                        "title": "The GAN is dead; long live the GAN!",
+                        "upvotes": 99,
+                        "authors": [{"name": "Yiwen Huang"}],
+                    },
+                    "numComments": 4,
+                }
+            ]
+        )
+    )
+    ingest("hf-daily", day_file)
+    fresh = client.get(url, headers={"If-None-Match": etag})
+    assert fresh.status_code == 200
+    assert fresh.headers["etag"] != etag
+    assert fresh.json()[0]["paper"]["upvotes"] == 99

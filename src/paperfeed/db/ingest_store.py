@@ -23,7 +23,7 @@ from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from paperfeed.db.bulk import BulkInsert
 from paperfeed.db.models import FeedEntry, Paper, PaperAuthor, PaperCategory
-from paperfeed.db.sequences import next_change_seqs
+from paperfeed.db.sequences import FEED_VERSION, bump_counter, next_change_seqs
 from paperfeed.db.upsert import insert_for
 from paperfeed.ingest.records import PaperRecord
 
@@ -110,6 +110,8 @@ def store_batch(
         seen.add(record.arxiv_id)
     if chunk:
         stats.add(_store_unique(conn, chunk, source=source, now=now))
+    if stats.inserted or stats.updated or stats.feed_entries:
+        bump_counter(conn, FEED_VERSION)
     return stats
 
 

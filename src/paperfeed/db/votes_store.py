@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from paperfeed.db.engine import write_lock
 from paperfeed.db.models import Paper, Vote
+from paperfeed.db.sequences import FEED_VERSION, bump_counter
 from paperfeed.db.upsert import insert_for
 
 papers_t = Paper.__table__
@@ -46,6 +47,7 @@ def set_vote(engine: Engine, *, user_id: int, paper_id: int, on: bool, now: date
             .where(papers_t.c.id == paper_id)
             .values(upvotes=papers_t.c.base_upvotes + local.scalar_subquery())
         )
+        bump_counter(conn, FEED_VERSION)
         return int(conn.execute(select(papers_t.c.upvotes).where(papers_t.c.id == paper_id)).scalar_one())
 
 

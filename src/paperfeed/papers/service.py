@@ -10,6 +10,7 @@ from paperfeed.arxiv_ids import normalize_arxiv_id
 from paperfeed.clock import Clock
 from paperfeed.config import Settings
 from paperfeed.db import feed_store
+from paperfeed.db.sequences import FEED_VERSION, read_counter
 from paperfeed.errors import InvalidInput, NotFound
 from paperfeed.papers.models import FeedPage, PaperDetail, PaperItem, TrendingPage
 from paperfeed.papers.periods import (
@@ -216,6 +217,11 @@ class PaperService:
         """Featured papers per day between two days (calendar)."""
         with self.engine.connect() as conn:
             return feed_store.day_counts(conn, start, end)
+
+    def feed_version(self) -> int:
+        """A number that changes whenever any listing may have changed (cache key)."""
+        with self.engine.connect() as conn:
+            return read_counter(conn, FEED_VERSION)
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from paperfeed.papers.periods import parse_day
@@ -23,6 +24,7 @@ def _optional_day(value: str | None) -> date | None:
 
 @router.get("/api/daily_papers", tags=["papers"], summary="Papers featured on a day, week or month")
 def daily_papers(
+    request: Request,
     svc=Depends(services),
     date: Annotated[str | None, Query(description="YYYY-MM-DD")] = None,
     week: Annotated[str | None, Query(description="YYYY-Www")] = None,
@@ -32,11 +34,23 @@ def daily_papers(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     submitter: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    period = svc.papers.resolve_period(day=date, week=week, month=month)
-    if period is None:
-        return json_response([])
-    page = svc.papers.listing(period, sort=sort, page=p, limit=limit, submitter=submitter)
-    return json_response([daily_item(item) for item in page.papers])
+    version = svc.papers.feed_version()
+    key: tuple = ("daily_papers", date, week, month, sort, p, limit, submitter)
+    if sort == "trending":  # scores age with the clock: recompute at most once a minute
+        key += (int(svc.clock.now().timestamp() // 60),)
+
+    def render() -> bytes:
+        period = svc.papers.resolve_period(day=date, week=week, month=month)
+        if period is None:
+            return b"[]"
+        page = svc.papers.listing(period, sort=sort, page=p, limit=limit, submitter=submitter)
+        return orjson.dumps([daily_item(item) for item in page.papers])
+
+    cached = svc.response_cache.get_or_render(version, key, render)
+    headers = {"ETag": cached.etag, "Cache-Control": "public, max-age=60"}
+    if request.headers.get("if-none-match") == cached.etag:
+        return Response(status_code=304, headers=headers)
+    return Response(cached.body, media_type="application/json", headers=headers)
 
 
 @router.get("/api/papers/search", tags=["search"], summary="Search papers")

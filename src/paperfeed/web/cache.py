@@ -1,0 +1,57 @@
+"""An in-process cache of rendered responses, invalidated by the database's ``feed_version``.
+
+Every write that can change a listing bumps ``feed_version`` (see ``db/sequences.py``), so a
+worker reads one integer per request and serves the stored bytes when nothing changed. Each
+worker keeps its own LRU; they agree because they all read the same version. ETags derive from
+the version, so clients can revalidate with ``If-None-Match`` and get a 304.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CachedBody:
+    """A rendered body and its validator."""
+
+    body: bytes
+    etag: str
+
+
+class ResponseCache:
+    """Thread-safe LRU of ``(version, key) -> CachedBody``."""
+
+    def __init__(self, maxsize: int = 1024) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[tuple[int, Hashable], CachedBody] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_render(self, version: int, key: Hashable, render: Callable[[], bytes]) -> CachedBody:
+        """The cached body for ``key`` at ``version``, rendering (and storing) it on a miss."""
+        slot = (version, key)
+        with self._lock:
+            found = self._items.get(slot)
+            if found is not None:
+                self._items.move_to_end(slot)
+                self.hits += 1
+                return found
+        body = render()
+        entry = CachedBody(body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"')
+        with self._lock:
+            self.misses += 1
+            self._items[slot] = entry
+            self._items.move_to_end(slot)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+        return entry
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
