@@ -418,3 +418,21 @@ def test_static_assets_are_served_without_cdn(client):
     assert client.get(re.search(r'data-katex-css="([^"]+)"', html).group(1)).status_code == 200
     assert client.get("/static/vendor/katex/fonts/KaTeX_Main-Regular.woff2").status_code == 200
     assert "https://" not in re.sub(r'href="https://arxiv\.org"', "", html.split("<body>")[0])
+
+
+def test_anonymous_listing_pages_are_cached_until_the_data_changes(client, loaded, tmp_path):
+    import json
+
+    url = "/papers?date=2025-01-10"
+    first = client.get(url)
+    assert first.status_code == 200 and "set-cookie" not in first.headers
+    etag = first.headers["etag"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    assert client.get(url).text == first.text
+    day_file = tmp_path / "2025-01-10.json"
+    day_file.write_text(
+        json.dumps([{"paper": {"id": "2501.05441", "title": "GAN", "upvotes": 777, "authors": []}}])
+    )
+    loaded("hf-daily", day_file)
+    fresh = client.get(url, headers={"If-None-Match": etag})
+    assert fresh.status_code == 200 and ">777<" in fresh.text.replace(" ", "")

@@ -17,10 +17,15 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class CachedBody:
-    """A rendered body and its validator."""
+    """A rendered body, its validator and the headers to send with it."""
 
     body: bytes
     etag: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
 
 
 class ResponseCache:
@@ -33,24 +38,33 @@ class ResponseCache:
         self.hits = 0
         self.misses = 0
 
-    def get_or_render(self, version: int, key: Hashable, render: Callable[[], bytes]) -> CachedBody:
-        """The cached body for ``key`` at ``version``, rendering (and storing) it on a miss."""
+    def get(self, version: int, key: Hashable) -> CachedBody | None:
+        """The stored entry for ``key`` at ``version``, or ``None``."""
         slot = (version, key)
         with self._lock:
             found = self._items.get(slot)
-            if found is not None:
-                self._items.move_to_end(slot)
-                self.hits += 1
-                return found
-        body = render()
-        entry = CachedBody(body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"')
-        with self._lock:
-            self.misses += 1
-            self._items[slot] = entry
+            if found is None:
+                self.misses += 1
+                return None
             self._items.move_to_end(slot)
+            self.hits += 1
+            return found
+
+    def put(
+        self, version: int, key: Hashable, body: bytes, headers: dict[str, str] | None = None
+    ) -> CachedBody:
+        """Store ``body`` (and the headers to replay with it) for ``key`` at ``version``."""
+        entry = CachedBody(body, _etag(body), tuple((headers or {}).items()))
+        with self._lock:
+            self._items[(version, key)] = entry
+            self._items.move_to_end((version, key))
             while len(self._items) > self.maxsize:
                 self._items.popitem(last=False)
         return entry
+
+    def get_or_render(self, version: int, key: Hashable, render: Callable[[], bytes]) -> CachedBody:
+        """The cached body for ``key`` at ``version``, rendering (and storing) it on a miss."""
+        return self.get(version, key) or self.put(version, key, render())
 
     def clear(self) -> None:
         with self._lock:

@@ -7,6 +7,7 @@ prettifies math). User errors on pages (a bad date, an unknown paper) render ``e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated
@@ -20,6 +21,7 @@ from paperfeed.errors import InvalidInput, NotFound, PaperfeedError
 from paperfeed.papers.models import FeedPage
 from paperfeed.papers.periods import Period, day_period, parse_day, parse_month, parse_week, week_label
 from paperfeed.search.service import MODES
+from paperfeed.web.auth import SESSION_COOKIE
 from paperfeed.web.deps import services
 from paperfeed.web.errors import error_response
 from paperfeed.web.serialize import paper_markdown
@@ -189,12 +191,47 @@ def _empty_instance(request: Request, svc) -> Response:
     )
 
 
+_REPLAYED_HEADERS = ("cache-control", "vary", "content-type")
+
+
+def _anonymous_cached(
+    request: Request, svc, build: Callable[[], Response], *, per_minute: bool = False
+) -> Response:
+    """Serve signed-out visitors a stored copy of a page while ``feed_version`` is unchanged.
+
+    Signed-in pages (votes, CSRF tokens) and anything that sets a cookie or is not a 200 are
+    never stored. ``per_minute`` pages (trending) also expire every minute, as scores age.
+    """
+    if SESSION_COOKIE in request.cookies:
+        return build()
+    key: tuple = ("page", request.url.path, request.url.query)
+    if per_minute:
+        key += (int(svc.clock.now().timestamp() // 60),)
+    version = svc.papers.feed_version()
+    entry = svc.response_cache.get(version, key)
+    if entry is None:
+        response = build()
+        if response.status_code != 200 or "set-cookie" in response.headers:
+            return response
+        kept = {k: v for k, v in response.headers.items() if k in _REPLAYED_HEADERS}
+        entry = svc.response_cache.put(version, key, bytes(response.body), kept)
+    headers = dict(entry.headers)
+    headers["etag"] = entry.etag
+    if request.headers.get("if-none-match") == entry.etag:
+        headers.pop("content-type", None)
+        return Response(status_code=304, headers=headers)
+    return Response(entry.body, headers=headers)
+
+
 @router.get("/")
 def home(request: Request, svc=Depends(services), p: PageNumber = 0) -> Response:
-    period = svc.papers.resolve_period()
-    if period is None:
-        return _empty_instance(request, svc)
-    return _listing_page(request, svc, period, p, home=True, latest=period)
+    def build() -> Response:
+        period = svc.papers.resolve_period()
+        if period is None:
+            return _empty_instance(request, svc)
+        return _listing_page(request, svc, period, p, home=True, latest=period)
+
+    return _anonymous_cached(request, svc, build)
 
 
 @router.get("/papers")
@@ -205,7 +242,7 @@ def daily(request: Request, svc=Depends(services), date: str | None = None, p: P
         return _bad_request(request, exc)
     if period is None:
         return _empty_instance(request, svc)
-    return _listing_page(request, svc, period, p)
+    return _anonymous_cached(request, svc, lambda: _listing_page(request, svc, period, p))
 
 
 def _latest_day(svc) -> date | None:
@@ -235,7 +272,7 @@ def weekly(request: Request, label: str, svc=Depends(services), p: PageNumber = 
         period = parse_week(label)
     except InvalidInput as exc:
         return _bad_request(request, exc)
-    return _listing_page(request, svc, period, p)
+    return _anonymous_cached(request, svc, lambda: _listing_page(request, svc, period, p))
 
 
 @router.get("/papers/month/{label}")
@@ -244,11 +281,15 @@ def monthly(request: Request, label: str, svc=Depends(services), p: PageNumber =
         period = parse_month(label)
     except InvalidInput as exc:
         return _bad_request(request, exc)
-    return _listing_page(request, svc, period, p)
+    return _anonymous_cached(request, svc, lambda: _listing_page(request, svc, period, p))
 
 
 @router.get("/papers/trending")
 def trending(request: Request, svc=Depends(services), p: PageNumber = 0) -> Response:
+    return _anonymous_cached(request, svc, lambda: _trending_page(request, svc, p), per_minute=True)
+
+
+def _trending_page(request: Request, svc, p: int) -> Response:
     settings = svc.settings
     page_size = settings.page_size
     result = svc.papers.trending(page=p, limit=page_size)
