@@ -8,8 +8,6 @@ at most the batch in flight, never half a paper, and a re-run resumes after the 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -85,26 +83,20 @@ def run_ingest(
     batch: list[PaperRecord] = []
     last_line = resumed_from_line  # line of the newest record handed to the current batch
 
-    def store(records: list[PaperRecord], checkpoint: dict | None) -> None:
-        """Runs on the writer thread: one transaction per batch, checkpoint included."""
+    def flush() -> None:
+        nonlocal batch
+        checkpoint = dict(checkpoint_extra or {}, line=last_line) if last_line else None
         with engine.begin() as conn:
-            stats = store_batch(conn, records, source=source, now=_naive(clock)) if records else BatchStats()
+            stats = store_batch(conn, batch, source=source, now=_naive(clock)) if batch else BatchStats()
             report.inserted += stats.inserted
             report.updated += stats.updated
             report.unchanged += stats.unchanged
             report.feed_entries += stats.feed_entries
             save_progress(conn, run_id, checkpoint=checkpoint, counts=report.counts())
+        batch = []
         report.seconds = time.perf_counter() - started
         if progress:
             progress(report)
-
-    writer = BatchWriter(store)
-
-    def flush() -> None:
-        nonlocal batch
-        checkpoint = dict(checkpoint_extra or {}, line=last_line) if last_line else None
-        writer.submit(batch, checkpoint)
-        batch = []
 
     try:
         for line_no, item in items:
@@ -127,16 +119,13 @@ def run_ingest(
             if len(batch) >= batch_size:
                 flush()
         flush()
-        writer.close()
     except PaperfeedError as exc:
         # bad input (abort policy, damaged gzip): keep every whole record read before it
         flush()
-        writer.close()
         with engine.begin() as conn:
             finish_run(conn, run_id, status="failed", now=_naive(clock), error=exc.message[:2000])
         raise
     except BaseException as exc:
-        writer.close(cancel=True)
         with engine.begin() as conn:
             save_progress(conn, run_id, checkpoint=None, counts=report.counts())
             finish_run(conn, run_id, status="failed", now=_naive(clock), error=str(exc)[:2000])
@@ -145,57 +134,6 @@ def run_ingest(
         finish_run(conn, run_id, status="done", now=_naive(clock))
     report.seconds = time.perf_counter() - started
     return report
-
-
-class BatchWriter:
-    """Stores batches on a background thread while the caller parses the next ones.
-
-    SQLite releases the GIL while it inserts and commits, so parsing and storing overlap.
-    Batches are stored strictly in order; after the first error nothing more is stored and the
-    error is re-raised to the caller at its next ``submit`` or ``close``.
-    """
-
-    def __init__(self, store: Callable[[list[PaperRecord], dict | None], None], *, depth: int = 2) -> None:
-        self._store = store
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
-        self._error: BaseException | None = None
-        self._cancelled = False
-        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            if self._error is not None or self._cancelled:
-                continue  # keep draining so submitters never block
-            try:
-                self._store(*job)
-            except BaseException as exc:  # re-raised on the caller's thread
-                self._error = exc
-
-    def _raise_if_failed(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            self._cancelled = True
-            raise error
-
-    def submit(self, records: list[PaperRecord], checkpoint: dict | None) -> None:
-        """Queue one batch (blocks while ``depth`` batches are waiting)."""
-        self._raise_if_failed()
-        if not self._cancelled:
-            self._queue.put((records, checkpoint))
-
-    def close(self, *, cancel: bool = False) -> None:
-        """Wait until every queued batch is stored (or dropped with ``cancel``); re-raise errors."""
-        if cancel:
-            self._cancelled = True
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
-        if not cancel:
-            self._raise_if_failed()
 
 
 def _naive(clock: Clock):
