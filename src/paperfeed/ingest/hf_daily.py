@@ -25,7 +25,7 @@ import orjson
 from paperfeed.arxiv_ids import normalize_arxiv_id
 from paperfeed.errors import InvalidInput
 from paperfeed.ingest.errors import BadRecord
-from paperfeed.ingest.files import open_lines
+from paperfeed.ingest.files import records_from_json_lines
 from paperfeed.ingest.records import (
     FeedRecord,
     PaperRecord,
@@ -169,20 +169,7 @@ def read_flat_jsonl(
     path: Path, tz: ZoneInfo, *, skip: int = 0
 ) -> Iterator[tuple[int, PaperRecord | BadRecord]]:
     """Yield the records of our flattened HF JSONL(.gz), streaming."""
-    for line_no, line in open_lines(path, skip=skip):
-        if not line.strip():
-            continue
-        try:
-            obj = orjson.loads(line)
-            if not isinstance(obj, dict):
-                raise ValueError("not a JSON object")
-            yield line_no, record_from_flat(obj, tz, hashlib.blake2b(line, digest_size=12).hexdigest())
-        except orjson.JSONDecodeError as exc:
-            yield line_no, BadRecord(f"line {line_no}", f"invalid JSON ({exc.msg})")
-        except InvalidInput as exc:
-            yield line_no, BadRecord(f"line {line_no}", exc.message)
-        except (KeyError, ValueError, TypeError, SyntaxError, AttributeError) as exc:
-            yield line_no, BadRecord(f"line {line_no}", f"unusable record ({type(exc).__name__}: {exc})")
+    return records_from_json_lines(path, lambda obj, digest: record_from_flat(obj, tz, digest), skip=skip)
 
 
 def day_files(directory: Path) -> list[Path]:

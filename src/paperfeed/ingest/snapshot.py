@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-import orjson
-
 from paperfeed.arxiv_ids import normalize_arxiv_id
-from paperfeed.errors import InvalidInput
 from paperfeed.ingest.errors import BadRecord
-from paperfeed.ingest.files import open_lines
+from paperfeed.ingest.files import records_from_json_lines
 from paperfeed.ingest.records import PaperRecord, clean_abstract, clean_title, find_github_repo
 
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -90,17 +86,4 @@ def read_snapshot(path: Path, *, skip: int = 0) -> Iterator[tuple[int, PaperReco
 
     ``skip`` lines are passed over without parsing (resume after a checkpoint).
     """
-    for line_no, line in open_lines(path, skip=skip):
-        if not line.strip():
-            continue
-        try:
-            obj = orjson.loads(line)
-            if not isinstance(obj, dict):
-                raise ValueError("not a JSON object")
-            yield line_no, record_from_snapshot(obj, hashlib.blake2b(line, digest_size=12).hexdigest())
-        except orjson.JSONDecodeError as exc:
-            yield line_no, BadRecord(f"line {line_no}", f"invalid JSON ({exc.msg})")
-        except InvalidInput as exc:
-            yield line_no, BadRecord(f"line {line_no}", exc.message)
-        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
-            yield line_no, BadRecord(f"line {line_no}", f"unusable record ({type(exc).__name__}: {exc})")
+    return records_from_json_lines(path, record_from_snapshot, skip=skip)
