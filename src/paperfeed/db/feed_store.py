@@ -157,32 +157,33 @@ def day_counts(conn: Connection, start: date, end: date) -> dict[date, int]:
     return {row[0]: row[1] for row in rows}
 
 
+def ordered_values_by_paper(conn: Connection, column, paper_ids: Sequence[int]) -> dict[int, list[str]]:
+    """``{paper_id: [values in position order]}`` for ``paper_authors.name`` or
+    ``paper_categories.category``; every requested id is a key (empty list when none)."""
+    ids = list(dict.fromkeys(paper_ids))
+    out: dict[int, list[str]] = {pid: [] for pid in ids}
+    if not ids:
+        return out
+    table = column.table
+    low, high = min(ids), max(ids)
+    # a dense id range (a bulk-ingested batch) is cheaper as BETWEEN than as a huge IN list
+    where = table.c.paper_id.between(low, high) if high - low < 4 * len(ids) else table.c.paper_id.in_(ids)
+    for pid, value in conn.execute(
+        select(table.c.paper_id, column).where(where).order_by(table.c.paper_id, table.c.position)
+    ):
+        if pid in out:
+            out[pid].append(value)
+    return out
+
+
 def authors_of(conn: Connection, paper_ids: Sequence[int]) -> dict[int, list[str]]:
     """Ordered author names per paper id."""
-    out: dict[int, list[str]] = {pid: [] for pid in paper_ids}
-    if not paper_ids:
-        return out
-    for pid, name in conn.execute(
-        select(authors_t.c.paper_id, authors_t.c.name)
-        .where(authors_t.c.paper_id.in_(list(paper_ids)))
-        .order_by(authors_t.c.paper_id, authors_t.c.position)
-    ):
-        out[pid].append(name)
-    return out
+    return ordered_values_by_paper(conn, authors_t.c.name, paper_ids)
 
 
 def categories_of(conn: Connection, paper_ids: Sequence[int]) -> dict[int, list[str]]:
     """Ordered categories per paper id (primary first)."""
-    out: dict[int, list[str]] = {pid: [] for pid in paper_ids}
-    if not paper_ids:
-        return out
-    for pid, cat in conn.execute(
-        select(categories_t.c.paper_id, categories_t.c.category)
-        .where(categories_t.c.paper_id.in_(list(paper_ids)))
-        .order_by(categories_t.c.paper_id, categories_t.c.position)
-    ):
-        out[pid].append(cat)
-    return out
+    return ordered_values_by_paper(conn, categories_t.c.category, paper_ids)
 
 
 def paper_by_arxiv_id(conn: Connection, arxiv_id: str) -> dict | None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
-from paperfeed.db.models import Paper, PaperAuthor, PaperCategory
+from paperfeed.db.feed_store import authors_of, categories_of
+from paperfeed.db.models import Paper
 from paperfeed.search.interfaces import IndexDocument
 
 papers_t = Paper.__table__
-authors_t = PaperAuthor.__table__
-categories_t = PaperCategory.__table__
 
 
 def changed_papers(conn: Connection, after_seq: int, limit: int) -> tuple[list[IndexDocument], int]:
@@ -31,15 +30,15 @@ def changed_papers(conn: Connection, after_seq: int, limit: int) -> tuple[list[I
     if not rows:
         return [], after_seq
     ids = [r.id for r in rows]
-    authors = _lists_by_paper(conn, authors_t.c.name, ids)
-    categories = _lists_by_paper(conn, categories_t.c.category, ids)
+    authors = authors_of(conn, ids)
+    categories = categories_of(conn, ids)
     docs = [
         IndexDocument(
             arxiv_id=r.arxiv_id,
             title=r.title,
             abstract=r.abstract,
-            authors=tuple(authors.get(r.id, ())),
-            categories=tuple(categories.get(r.id, ())),
+            authors=tuple(authors[r.id]),
+            categories=tuple(categories[r.id]),
             published=r.published_at.date() if r.published_at else None,
             hidden=bool(r.hidden),
         )
@@ -51,19 +50,3 @@ def changed_papers(conn: Connection, after_seq: int, limit: int) -> tuple[list[I
 def latest_change_seq(conn: Connection) -> int:
     """Highest ``change_seq`` of any paper (0 for an empty database)."""
     return conn.execute(select(func.coalesce(func.max(papers_t.c.change_seq), 0))).scalar_one()
-
-
-def _lists_by_paper(conn: Connection, column, ids: list[int]) -> dict[int, list[str]]:
-    """``{paper_id: [values in position order]}`` for the author or category ``column``."""
-    table = column.table
-    low, high = min(ids), max(ids)
-    # a dense id range (bulk ingest) is cheaper as BETWEEN than as a huge IN list
-    where = table.c.paper_id.between(low, high) if high - low < 4 * len(ids) else table.c.paper_id.in_(ids)
-    wanted = set(ids)
-    out: dict[int, list[str]] = {}
-    for pid, value in conn.execute(
-        select(table.c.paper_id, column).where(where).order_by(table.c.paper_id, table.c.position)
-    ):
-        if pid in wanted:
-            out.setdefault(pid, []).append(value)
-    return out
