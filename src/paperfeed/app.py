@@ -1,7 +1,7 @@
 """``create_app(settings, ...)``: builds the ASGI app and wires its collaborators.
 
-Collaborators (clock, database engine, keyword index, arXiv client) are injected so tests and benchmarks
-pass real local implementations instead of patching internals.
+Collaborators (clock, database engine, keyword and vector indexes, embedder, arXiv client) are
+injected so tests and benchmarks pass real local implementations instead of patching internals.
 """
 
 from __future__ import annotations
@@ -24,10 +24,13 @@ from paperfeed.config import Settings
 from paperfeed.db.engine import get_engine
 from paperfeed.ingest.arxiv_api import ArxivClient
 from paperfeed.papers.service import PaperService
+from paperfeed.search.embed import Embedder
 from paperfeed.search.indexer import update_keyword_index
 from paperfeed.search.interfaces import KeywordIndex
 from paperfeed.search.keyword import TantivyKeywordIndex
+from paperfeed.search.semantic import EmbedderProvider, shared_embedder_provider
 from paperfeed.search.service import SearchService
+from paperfeed.search.vectors import VectorIndex
 from paperfeed.web import api, auth, errors, feeds, pages, submit
 from paperfeed.web.cache import ResponseCache
 from paperfeed.web.templating import STATIC_DIR
@@ -43,6 +46,8 @@ class Services:
     papers: PaperService
     search: SearchService
     keyword: KeywordIndex
+    vectors: VectorIndex
+    embedder: EmbedderProvider
     accounts: AccountService
     votes: VoteService
     limiter: RateLimiter
@@ -57,8 +62,14 @@ def create_app(
     engine: Engine | None = None,
     keyword_index: KeywordIndex | None = None,
     arxiv_client: ArxivClient | None = None,
+    vector_index: VectorIndex | None = None,
+    embedder: Embedder | EmbedderProvider | None = None,
 ) -> FastAPI:
-    """Build the web application for ``settings`` (read from the environment when omitted)."""
+    """Build the web application for ``settings`` (read from the environment when omitted).
+
+    ``embedder`` may be a built :class:`Embedder` or a provider; by default the configured model
+    is loaded lazily, once per process, the first time a semantic or hybrid search needs it.
+    """
     settings = settings or Settings()
     clock = clock or SystemClock()
     engine = engine or get_engine(settings)
@@ -67,6 +78,15 @@ def create_app(
         title_boost=settings.search_title_boost,
         max_query_chars=settings.search_max_query_chars,
     )
+    vectors = vector_index or VectorIndex(settings.index_dir)
+    if embedder is None:
+        provider = shared_embedder_provider(settings)
+    elif isinstance(embedder, EmbedderProvider):
+        provider = embedder
+    else:
+        provider = EmbedderProvider.of(embedder)
+    if not settings.semantic_search:
+        provider = EmbedderProvider(None, enabled=False)
     papers = PaperService(engine, settings, clock)
     limiter = RateLimiter(engine, settings, clock)
     arxiv = arxiv_client or ArxivClient(
@@ -81,8 +101,10 @@ def create_app(
         engine=engine,
         clock=clock,
         papers=papers,
-        search=SearchService(keyword, papers, max_query_chars=settings.search_max_query_chars),
+        search=SearchService.from_settings(settings, keyword, papers, vectors=vectors, embedder=provider),
         keyword=keyword,
+        vectors=vectors,
+        embedder=provider,
         accounts=AccountService(engine, settings, clock, limiter),
         votes=VoteService(engine, clock, limiter),
         limiter=limiter,

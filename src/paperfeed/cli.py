@@ -88,6 +88,41 @@ def _update_index(settings: Settings, engine, *, rebuild: bool = False) -> None:
     )
 
 
+def _vector_index(settings: Settings):
+    from paperfeed.search.vectors import VectorIndex
+
+    return VectorIndex(settings.index_dir)
+
+
+def _update_vectors(settings: Settings, engine, *, rebuild: bool = False) -> None:
+    """Embed new or changed papers (loads the model; one embedder per instance at a time)."""
+    from paperfeed.errors import InvalidInput
+    from paperfeed.progress import reporter
+    from paperfeed.search.semantic import indexer_lock, load_embedder
+    from paperfeed.search.vector_indexer import update_vector_index
+
+    if not settings.semantic_search:
+        click.echo("vector index: skipped (PAPERFEED_SEMANTIC_SEARCH is off)", err=True)
+        return
+    with indexer_lock(settings.index_dir) as held:
+        if not held:
+            raise InvalidInput("another process is embedding papers for this instance; try again later")
+        embedder = load_embedder(settings)
+        with reporter("vector index") as rep:
+            result = update_vector_index(
+                engine,
+                _vector_index(settings),
+                embedder,
+                rebuild=rebuild,
+                progress=lambda done, total: rep.update(done, total),
+            )
+    click.echo(
+        f"vector index: {result.embedded} papers embedded, {result.reused} reused, {result.removed} removed "
+        f"in {result.seconds:.1f}s{' (rebuilt)' if result.rebuilt else ''}, cursor {result.cursor}",
+        err=True,
+    )
+
+
 # --------------------------------------------------------------------------- serve / db
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -98,7 +133,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     """Run the web app (applies pending migrations first)."""
     import uvicorn
 
-    _engine(_settings(ctx))
+    settings = _settings(ctx)
+    engine = _engine(settings)
+    background = _start_background_indexer(settings, engine)
     click.echo(f"serving on http://{host}:{port} with {workers} worker(s)", err=True)
     uvicorn.run(
         "paperfeed.app:asgi_factory",
@@ -110,6 +147,35 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         access_log=False,
         proxy_headers=True,
     )
+    if background is not None:
+        background.stop(timeout=1.0)
+
+
+def _start_background_indexer(settings: Settings, engine):
+    """One thread in this process embeds new papers every ``vector_index_interval_seconds``.
+
+    With ``--workers 1`` this is the serving process; with more, it is uvicorn's supervisor
+    (which does not serve), so the model is loaded once, not once per worker.
+    """
+    if not settings.semantic_search or settings.vector_index_interval_seconds <= 0:
+        return None
+    from paperfeed.search.semantic import (
+        BackgroundVectorIndexer,
+        configured_model_name,
+        shared_embedder_provider,
+    )
+
+    click.echo(
+        f"embedding new papers in the background every {settings.vector_index_interval_seconds:g}s", err=True
+    )
+    return BackgroundVectorIndexer(
+        engine,
+        _vector_index(settings),
+        shared_embedder_provider(settings),
+        settings.index_dir,
+        interval=settings.vector_index_interval_seconds,
+        model=configured_model_name(settings),
+    ).start()
 
 
 @cli.group()
@@ -215,11 +281,50 @@ def ingest_hf_daily(ctx: click.Context, path: Path, on_error: str, resume: bool,
 # --------------------------------------------------------------------------- index / search
 @cli.command()
 @click.option("--rebuild", is_flag=True, help="Build from scratch and swap in atomically.")
+@click.option("--no-vectors", is_flag=True, help="Only the keyword index (does not load the model).")
 @click.pass_context
-def index(ctx: click.Context, rebuild: bool) -> None:
-    """Bring the search indexes up to date with the database."""
+def index(ctx: click.Context, rebuild: bool, no_vectors: bool) -> None:
+    """Bring the search indexes (keyword, then vectors) up to date with the database."""
     settings = _settings(ctx)
-    _update_index(settings, _engine(settings), rebuild=rebuild)
+    engine = _engine(settings)
+    _update_index(settings, engine, rebuild=rebuild)
+    if not no_vectors:
+        _update_vectors(settings, engine, rebuild=rebuild)
+
+
+@cli.command()
+@click.option(
+    "--export", "export_path", type=click.Path(path_type=Path), help="Write all vectors to PATH (.npz)."
+)
+@click.option(
+    "--import",
+    "import_path",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Load vectors from PATH (made by --export, e.g. on a GPU machine).",
+)
+@click.pass_context
+def embed(ctx: click.Context, export_path: Path | None, import_path: Path | None) -> None:
+    """Move paper vectors between instances: embed on a fast machine, import on the server."""
+    from paperfeed.search.semantic import DEFAULT_MODEL_DIM, configured_model_name, load_embedder
+
+    if (export_path is None) == (import_path is None):
+        raise click.UsageError("give exactly one of --export PATH or --import PATH")
+    settings = _settings(ctx)
+    vectors = _vector_index(settings)
+    if export_path is not None:
+        try:
+            count = vectors.export_vectors(export_path)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {export_path}: {exc.strerror or exc}") from exc
+        click.echo(f"exported {count} vectors ({vectors.model()}) to {export_path}", err=True)
+        return
+    model = configured_model_name(settings)
+    dim = DEFAULT_MODEL_DIM if settings.embedding_model_dir is None else load_embedder(settings).dim
+    count = vectors.import_vectors(import_path, expected_model=model, expected_dim=dim)
+    click.echo(
+        f"imported {count} vectors ({model}); `paperfeed index` embeds only papers they do not cover",
+        err=True,
+    )
 
 
 @cli.command()
@@ -234,15 +339,25 @@ def search(ctx: click.Context, query: str, mode: str, limit: int, as_json: bool)
     """Search papers from the terminal."""
     from paperfeed.clock import SystemClock
     from paperfeed.papers.service import PaperService
+    from paperfeed.search.semantic import shared_embedder_provider
     from paperfeed.search.service import SearchService
     from paperfeed.web.serialize import search_item
 
     settings = _settings(ctx)
     engine = _engine(settings)
     papers = PaperService(engine, settings, SystemClock())
-    results = SearchService(
-        _keyword_index(settings), papers, max_query_chars=settings.search_max_query_chars
-    ).search(query, limit=limit, mode=mode, highlight=False)
+    service = SearchService.from_settings(
+        settings,
+        _keyword_index(settings),
+        papers,
+        vectors=_vector_index(settings),
+        embedder=shared_embedder_provider(settings),
+    )
+    results = service.search(query, limit=limit, mode=mode, highlight=False)
+    if results.mode != mode:
+        click.echo(
+            f"{mode} search is not available yet (no vectors?): showing {results.mode} results", err=True
+        )
     if as_json:
         click.echo(orjson.dumps([search_item(i) for i in results.items], option=orjson.OPT_INDENT_2).decode())
         return
@@ -259,7 +374,11 @@ def search(ctx: click.Context, query: str, mode: str, limit: int, as_json: bool)
 @cli.command()
 @click.pass_context
 def demo(ctx: click.Context) -> None:
-    """Load the bundled demo data (real papers) into this instance and build the indexes."""
+    """Load the bundled demo data (real papers) into this instance and build the keyword index.
+
+    Embedding ~6,000 papers takes minutes on 2 cores, so it is left to the background indexer
+    of ``paperfeed serve``: the site serves keyword results at once and semantic ones soon after.
+    """
     from paperfeed.demo import demo_files
 
     settings = _settings(ctx)
@@ -267,6 +386,11 @@ def demo(ctx: click.Context) -> None:
     for kind, path in demo_files():
         _ingest_quiet(settings, engine, kind, path)
     _update_index(settings, engine)
+    click.echo(
+        "keyword search is ready; `paperfeed serve` embeds the papers for semantic search in the "
+        "background (or run `paperfeed index` now)",
+        err=True,
+    )
 
 
 def _ingest_quiet(settings: Settings, engine, kind: str, path: Path) -> None:

@@ -52,6 +52,23 @@ class Settings(BaseSettings):
     index_threads: int = Field(default=2, ge=1, description="tantivy indexing threads.")
     ingest_batch_size: int = Field(default=2000, ge=1, description="Records per database transaction.")
 
+    embedding_model_dir: Path | None = Field(
+        default=None,
+        description="Folder of another ONNX sentence-transformers model; unset = bundled MiniLM.",
+    )
+    embedding_max_tokens: int = Field(default=256, ge=8, le=512, description="Embedded text is cut here.")
+    embedding_threads: int = Field(default=2, ge=1, description="onnxruntime threads per embedder.")
+    semantic_search: bool = Field(
+        default=True, description="Offer semantic/hybrid search and similar papers."
+    )
+    hybrid_keyword_weight: float = Field(default=1.0, ge=0, description="RRF weight of the BM25 ranking.")
+    hybrid_vector_weight: float = Field(default=1.0, ge=0, description="RRF weight of the vector ranking.")
+    hybrid_rrf_k: int = Field(default=60, ge=0, description="The k of reciprocal-rank fusion.")
+    hybrid_candidates: int = Field(default=100, ge=10, le=1000, description="Hits taken from each side.")
+    vector_index_interval_seconds: float = Field(
+        default=60.0, ge=0, description="How often `serve` embeds new papers in the background; 0 = never."
+    )
+
     session_days: int = Field(default=30, ge=1, description="A sign-in lasts this many days.")
     argon2_time_cost: int = Field(default=3, ge=1, description="argon2id iterations for passwords.")
     argon2_memory_kib: int = Field(default=65536, ge=8, description="argon2id memory per hash (KiB).")

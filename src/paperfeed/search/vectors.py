@@ -474,7 +474,9 @@ class VectorIndex:
             os.fsync(handle.fileno())
         return len(all_ids)
 
-    def import_vectors(self, path: Path, *, expected_model: str | None = None) -> int:
+    def import_vectors(
+        self, path: Path, *, expected_model: str | None = None, expected_dim: int | None = None
+    ) -> int:
         """Add the vectors of an export file (replacing same ids) and publish; returns the count.
 
         The model must match ``expected_model`` (the configured embedder) and the index's model.
@@ -489,6 +491,10 @@ class VectorIndex:
         if expected_model is not None and model != expected_model:
             raise VectorIndexError(
                 f"{path} holds vectors of model {model!r}, but the configured model is {expected_model!r}"
+            )
+        if expected_dim is not None and dim != expected_dim:
+            raise VectorIndexError(
+                f"{path} holds {dim}-dimensional vectors, but the configured model makes {expected_dim}"
             )
         if vectors.ndim != 2 or vectors.shape != (len(ids), dim) or hashes.shape != (len(ids),):
             raise InvalidInput(f"inconsistent vector export file: {path}")

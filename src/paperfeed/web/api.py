@@ -76,6 +76,21 @@ def search_papers(
     )
 
 
+@router.get(
+    "/api/papers/{arxiv_id:path}/similar",
+    tags=["search"],
+    summary="Papers similar to a paper (vector neighbours)",
+)
+def similar_papers(
+    arxiv_id: str,
+    svc=Depends(services),
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> Response:
+    """Listed like search results; ``score`` is the cosine similarity. Empty without vectors."""
+    items = svc.search.similar(arxiv_id, limit)
+    return json_response([search_item(item) for item in items])
+
+
 @router.get("/api/papers/{arxiv_id:path}", tags=["papers"], summary="One paper")
 def paper(arxiv_id: str, svc=Depends(services)) -> Response:
     detail = svc.papers.paper(arxiv_id)
@@ -95,5 +110,9 @@ def healthz(svc=Depends(services)) -> Response:
         checks["keyword_index"] = "ok"
     except Exception as exc:
         checks["keyword_index"] = f"error: {type(exc).__name__}"
+    try:
+        checks["vector_index_docs"] = svc.vectors.num_docs()
+    except Exception as exc:  # semantic search degrades to keyword search: not unhealthy
+        checks["vector_index"] = f"error: {type(exc).__name__}"
     healthy = checks["database"] == "ok" and checks["keyword_index"] == "ok"
     return json_response({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)

@@ -30,6 +30,7 @@ from paperfeed.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 SEARCH_PAGE_SIZE = 20
+SIMILAR_ON_PAGE = 6
 LISTING_CACHE = "public, max-age=60"
 PAST_CACHE = "public, max-age=600"
 PAPER_CACHE = "public, max-age=300"
@@ -383,9 +384,14 @@ def paper(request: Request, arxiv_id: str, svc=Depends(services)) -> Response:
         return Response(
             body, media_type="text/markdown; charset=utf-8", headers={"Cache-Control": PAPER_CACHE}
         )
+    try:
+        similar = svc.search.similar(canonical, SIMILAR_ON_PAGE)
+    except PaperfeedError:
+        similar = []
     context = {
         "active": None,
         "paper": item,
+        "similar": similar,
         "feed_days": detail.feed_days,
         "extra": detail.extra,
         "md_url": f"/papers/{canonical}.md",
