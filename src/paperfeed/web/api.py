@@ -7,6 +7,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from paperfeed.papers.periods import parse_day
@@ -23,7 +24,7 @@ def _optional_day(value: str | None) -> date | None:
 
 
 @router.get("/api/daily_papers", tags=["papers"], summary="Papers featured on a day, week or month")
-def daily_papers(
+async def daily_papers(
     request: Request,
     svc=Depends(services),
     date: Annotated[str | None, Query(description="YYYY-MM-DD")] = None,
@@ -46,7 +47,10 @@ def daily_papers(
         page = svc.papers.listing(period, sort=sort, page=p, limit=limit, submitter=submitter)
         return orjson.dumps([daily_item(item) for item in page.papers])
 
-    cached = svc.response_cache.get_or_render(version, key, render)
+    # a cache hit is answered on the event loop; building the page runs in the thread pool
+    cached = svc.response_cache.get(version, key)
+    if cached is None:
+        cached = svc.response_cache.put(version, key, await run_in_threadpool(render))
     headers = {"ETag": cached.etag, "Cache-Control": "public, max-age=60"}
     if request.headers.get("if-none-match") == cached.etag:
         return Response(status_code=304, headers=headers)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 
@@ -61,10 +61,6 @@ class ResponseCache:
             while len(self._items) > self.maxsize:
                 self._items.popitem(last=False)
         return entry
-
-    def get_or_render(self, version: int, key: Hashable, render: Callable[[], bytes]) -> CachedBody:
-        """The cached body for ``key`` at ``version``, rendering (and storing) it on a miss."""
-        return self.get(version, key) or self.put(version, key, render())
 
     def clear(self) -> None:
         with self._lock:

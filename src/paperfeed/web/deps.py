@@ -10,6 +10,9 @@ if TYPE_CHECKING:
     from paperfeed.app import Services
 
 
-def services(request: Request) -> Services:
-    """The :class:`~paperfeed.app.Services` built by ``create_app``."""
+async def services(request: Request) -> Services:
+    """The :class:`~paperfeed.app.Services` built by ``create_app``.
+
+    ``async`` on purpose: FastAPI runs sync dependencies in its thread pool, a needless hop here.
+    """
     return request.app.state.services

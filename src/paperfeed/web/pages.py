@@ -14,6 +14,7 @@ from typing import Annotated
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from paperfeed.arxiv_ids import normalize_arxiv_id
@@ -195,23 +196,25 @@ def _empty_instance(request: Request, svc) -> Response:
 _REPLAYED_HEADERS = ("cache-control", "vary", "content-type")
 
 
-def _anonymous_cached(
+async def _anonymous_cached(
     request: Request, svc, build: Callable[[], Response], *, per_minute: bool = False
 ) -> Response:
     """Serve signed-out visitors a stored copy of a page while ``feed_version`` is unchanged.
 
     Signed-in pages (votes, CSRF tokens) and anything that sets a cookie or is not a 200 are
     never stored. ``per_minute`` pages (trending) also expire every minute, as scores age.
+    A hit is answered on the event loop (one indexed read of the version); building a page
+    runs in the thread pool.
     """
     if SESSION_COOKIE in request.cookies:
-        return build()
+        return await run_in_threadpool(build)
     key: tuple = ("page", request.url.path, request.url.query)
     if per_minute:
         key += (int(svc.clock.now().timestamp() // 60),)
     version = svc.papers.feed_version()
     entry = svc.response_cache.get(version, key)
     if entry is None:
-        response = build()
+        response = await run_in_threadpool(build)
         if response.status_code != 200 or "set-cookie" in response.headers:
             return response
         kept = {k: v for k, v in response.headers.items() if k in _REPLAYED_HEADERS}
@@ -225,25 +228,32 @@ def _anonymous_cached(
 
 
 @router.get("/")
-def home(request: Request, svc=Depends(services), p: PageNumber = 0) -> Response:
+async def home(request: Request, svc=Depends(services), p: PageNumber = 0) -> Response:
     def build() -> Response:
         period = svc.papers.resolve_period()
         if period is None:
             return _empty_instance(request, svc)
         return _listing_page(request, svc, period, p, home=True, latest=period)
 
-    return _anonymous_cached(request, svc, build)
+    return await _anonymous_cached(request, svc, build)
 
 
 @router.get("/papers")
-def daily(request: Request, svc=Depends(services), date: str | None = None, p: PageNumber = 0) -> Response:
+async def daily(
+    request: Request, svc=Depends(services), date: str | None = None, p: PageNumber = 0
+) -> Response:
     try:
-        period = day_period(parse_day(date.strip())) if date and date.strip() else svc.papers.resolve_period()
+        day = day_period(parse_day(date.strip())) if date and date.strip() else None
     except InvalidInput as exc:
         return _bad_request(request, exc)
-    if period is None:
-        return _empty_instance(request, svc)
-    return _anonymous_cached(request, svc, lambda: _listing_page(request, svc, period, p))
+
+    def build() -> Response:
+        period = day or svc.papers.resolve_period()
+        if period is None:
+            return _empty_instance(request, svc)
+        return _listing_page(request, svc, period, p)
+
+    return await _anonymous_cached(request, svc, build)
 
 
 def _latest_day(svc) -> date | None:
@@ -268,26 +278,26 @@ def latest_month(request: Request, svc=Depends(services)) -> Response:
 
 
 @router.get("/papers/week/{label}")
-def weekly(request: Request, label: str, svc=Depends(services), p: PageNumber = 0) -> Response:
+async def weekly(request: Request, label: str, svc=Depends(services), p: PageNumber = 0) -> Response:
     try:
         period = parse_week(label)
     except InvalidInput as exc:
         return _bad_request(request, exc)
-    return _anonymous_cached(request, svc, lambda: _listing_page(request, svc, period, p))
+    return await _anonymous_cached(request, svc, lambda: _listing_page(request, svc, period, p))
 
 
 @router.get("/papers/month/{label}")
-def monthly(request: Request, label: str, svc=Depends(services), p: PageNumber = 0) -> Response:
+async def monthly(request: Request, label: str, svc=Depends(services), p: PageNumber = 0) -> Response:
     try:
         period = parse_month(label)
     except InvalidInput as exc:
         return _bad_request(request, exc)
-    return _anonymous_cached(request, svc, lambda: _listing_page(request, svc, period, p))
+    return await _anonymous_cached(request, svc, lambda: _listing_page(request, svc, period, p))
 
 
 @router.get("/papers/trending")
-def trending(request: Request, svc=Depends(services), p: PageNumber = 0) -> Response:
-    return _anonymous_cached(request, svc, lambda: _trending_page(request, svc, p), per_minute=True)
+async def trending(request: Request, svc=Depends(services), p: PageNumber = 0) -> Response:
+    return await _anonymous_cached(request, svc, lambda: _trending_page(request, svc, p), per_minute=True)
 
 
 def _trending_page(request: Request, svc, p: int) -> Response:
