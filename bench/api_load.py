@@ -149,7 +149,9 @@ class Server:
     def __init__(self, data_dir: Path, port: int, workers: int, log_path: Path) -> None:
         self.port = port
         self.log_path = log_path
-        env = dict(os.environ, PAPERFEED_DATA_DIR=str(data_dir))
+        # steady state: an instance whose papers are embedded already has an idle background
+        # embedder; this one has none, so switch it off instead of letting it eat a core
+        env = dict(os.environ, PAPERFEED_DATA_DIR=str(data_dir), PAPERFEED_VECTOR_INDEX_INTERVAL_SECONDS="0")
         cmd = [
             *paperfeed_command(),
             "--data-dir",
