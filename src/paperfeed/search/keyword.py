@@ -9,9 +9,7 @@ reader never sees a half-built index. Readers re-check the symlink and reload at
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 import threading
 import time
 from datetime import date
@@ -22,6 +20,7 @@ import tantivy
 from tantivy import FieldType, Occur, Query
 
 from paperfeed.errors import PaperfeedError
+from paperfeed.search.generations import GenerationFolders, write_bytes_atomically
 from paperfeed.search.interfaces import IndexDocument, KeywordHit, SearchFilters
 from paperfeed.search.query import parse_user_query
 
@@ -70,12 +69,7 @@ def _day_number(day: date | None) -> int:
 
 
 def _write_json_atomically(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(orjson.dumps(data))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_bytes_atomically(path, orjson.dumps(data))
 
 
 class TantivyKeywordIndex:
@@ -90,6 +84,7 @@ class TantivyKeywordIndex:
         refresh_seconds: float = 1.0,
     ) -> None:
         self.root = Path(root) / "keyword"
+        self.folders = GenerationFolders(self.root)
         self.title_boost = title_boost
         self.max_query_chars = max_query_chars
         self.refresh_seconds = refresh_seconds
@@ -102,36 +97,22 @@ class TantivyKeywordIndex:
     # ----------------------------------------------------------------- layout
     @property
     def current_link(self) -> Path:
-        return self.root / "current"
+        return self.folders.current_link
 
     def exists(self) -> bool:
         """True when a committed generation is in place."""
-        return self.current_link.exists()
-
-    def _new_generation_dir(self) -> Path:
-        self.root.mkdir(parents=True, exist_ok=True)
-        numbers = [int(p.name[4:]) for p in self.root.glob("gen-*") if p.name[4:].isdigit()]
-        path = self.root / f"gen-{max(numbers, default=0) + 1}"
-        path.mkdir()
-        return path
+        return self.folders.exists()
 
     def create_generation(self) -> Path:
         """Make an empty generation folder with an empty index (not yet current)."""
-        path = self._new_generation_dir()
+        path = self.folders.new_dir()
         tantivy.Index(self.schema, path=str(path))
         _write_json_atomically(path / "cursor.json", {"change_seq": 0, "schema": SCHEMA_VERSION})
         return path
 
     def publish_generation(self, path: Path) -> None:
         """Atomically make ``path`` the current generation and delete older ones."""
-        tmp_link = self.root / f".current-{os.getpid()}"
-        with contextlib.suppress(FileNotFoundError):
-            tmp_link.unlink()
-        tmp_link.symlink_to(path.name)
-        os.replace(tmp_link, self.current_link)
-        for old in self.root.glob("gen-*"):
-            if old.name != path.name:
-                shutil.rmtree(old, ignore_errors=True)
+        self.folders.publish(path)
 
     def current_generation(self) -> Path:
         """The folder the ``current`` link points at; creates a first one when missing."""

@@ -39,6 +39,7 @@ import numpy as np
 import orjson
 
 from paperfeed.errors import InvalidInput, PaperfeedError
+from paperfeed.search.generations import GenerationFolders, write_bytes_atomically
 from paperfeed.search.keyword import IndexBusy
 
 SCHEMA_VERSION = 1
@@ -61,23 +62,6 @@ class VectorHit(NamedTuple):
 
 
 # --------------------------------------------------------------------------- files
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def _save_npy(path: Path, array: np.ndarray) -> None:
     with open(path, "wb") as handle:
         np.save(handle, array, allow_pickle=False)
@@ -235,6 +219,10 @@ class VectorIndex:
         refresh_seconds: float = 1.0,
     ) -> None:
         self.root = Path(root) / "vectors"
+        # an interrupted, newer rebuild is kept when an older generation is published
+        self.folders = GenerationFolders(
+            self.root, keep_newer=lambda folder: (folder / BUILDING_MARK).exists()
+        )
         self.hnsw_threshold = hnsw_threshold
         self.hnsw_m = hnsw_m
         self.ef_construction = ef_construction
@@ -250,39 +238,20 @@ class VectorIndex:
     # ----------------------------------------------------------------- layout
     @property
     def current_link(self) -> Path:
-        return self.root / "current"
+        return self.folders.current_link
 
     def exists(self) -> bool:
-        return self.current_link.exists()
+        return self.folders.exists()
 
     def new_generation_dir(self) -> Path:
-        self.root.mkdir(parents=True, exist_ok=True)
-        numbers = [int(p.name[4:]) for p in self.root.glob("gen-*") if p.name[4:].isdigit()]
-        path = self.root / f"gen-{max(numbers, default=0) + 1}"
-        path.mkdir()
-        return path
+        return self.folders.new_dir()
 
     def publish_generation(self, path: Path) -> None:
         """Atomically make ``path`` current; delete older generations (not newer rebuilds)."""
-        _fsync_dir(path)
-        tmp_link = self.root / f".current-{os.getpid()}"
-        with contextlib.suppress(FileNotFoundError):
-            tmp_link.unlink()
-        tmp_link.symlink_to(path.name)
-        os.replace(tmp_link, self.current_link)
-        _fsync_dir(self.root)
-        published = int(path.name[4:])
-        for old in self.root.glob("gen-*"):
-            if old.name == path.name or not old.name[4:].isdigit():
-                continue
-            if int(old.name[4:]) > published and (old / BUILDING_MARK).exists():
-                continue  # an interrupted rebuild that may be resumed
-            shutil.rmtree(old, ignore_errors=True)
+        self.folders.publish(path)
 
     def current_path(self) -> Path | None:
-        if not self.exists():
-            return None
-        return self.root / os.readlink(self.current_link)
+        return self.folders.current_path()
 
     def pending_rebuild(self) -> Path | None:
         """The newest unfinished rebuild folder, if one was interrupted."""
@@ -749,8 +718,8 @@ class VectorWriter:
             "segments": [{"name": s.name, "rows": s.rows, "hnsw": s.hnsw is not None} for s in self.segments],
             "building": building,
         }
-        _write_bytes(target / "manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-        _write_bytes(
+        write_bytes_atomically(target / "manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+        write_bytes_atomically(
             target / "cursor.json", orjson.dumps({"change_seq": change_seq, "schema": SCHEMA_VERSION})
         )
         self.cursor = change_seq
