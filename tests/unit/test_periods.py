@@ -15,6 +15,7 @@ from paperfeed.papers.periods import (
     parse_month,
     parse_week,
     week_label,
+    week_period,
 )
 
 
@@ -23,20 +24,21 @@ def test_iso_week_boundaries_cross_years():
     assert (week.start, week.end) == (date(2024, 12, 30), date(2025, 1, 5))
     assert week_label(date(2024, 12, 31)) == "2025-W01"
     assert parse_week("2026-W53").start == date(2026, 12, 28)
-    assert parse_week("2025-W02").previous().label == "2025-W01"
-    assert parse_week("2025-W01").previous().label == "2024-W52"
+    assert week_period(date(2025, 1, 5)).label == "2025-W01"  # Sunday closes the week
+    assert week_period(date(2024, 12, 29)).label == "2024-W52"
 
 
 def test_month_boundaries():
     feb = parse_month("2024-02")
     assert (feb.start, feb.end) == (date(2024, 2, 1), date(2024, 2, 29))
-    assert parse_month("2025-12").next().label == "2026-01"
-    assert parse_month("2025-01").previous().label == "2024-12"
+    assert month_period(date(2025, 12, 31)).end == date(2025, 12, 31)
+    assert month_period(date(2024, 12, 1)).label == "2024-12"
     assert month_period(date(2025, 3, 17)).label == "2025-03"
 
 
-def test_day_navigation():
-    assert day_period(date(2025, 3, 1)).previous().label == "2025-02-28"
+def test_day_period():
+    period = day_period(date(2025, 3, 1))
+    assert (period.start, period.end, period.label) == (date(2025, 3, 1), date(2025, 3, 1), "2025-03-01")
 
 
 @pytest.mark.parametrize("text", ["2025-W54", "2025-W00", "2025W01", "25-W01", "", "2025-W1"])

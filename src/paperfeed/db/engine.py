@@ -13,7 +13,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event
 
 from paperfeed.config import Settings
 
@@ -72,12 +72,9 @@ def upgrade(settings: Settings) -> None:
         command.upgrade(cfg, "head")
 
 
-def is_initialised(engine: Engine) -> bool:
-    """True when the schema exists (migrations have been applied)."""
-    return inspect(engine).has_table("papers")
-
-
 _WRITE_LOCKS: dict[int, threading.Lock] = {}
+
+
 _WRITE_LOCKS_GUARD = threading.Lock()
 
 

@@ -53,9 +53,3 @@ def resumable_checkpoint(conn: Connection, *, source: str, location: str) -> dic
         return None
     conn.execute(update(runs_t).where(runs_t.c.id == row.id).values(status="interrupted"))
     return orjson.loads(row.checkpoint)
-
-
-def recent_runs(conn: Connection, limit: int = 20) -> list[dict]:
-    """The latest ingest runs, newest first (for status pages and the CLI)."""
-    rows = conn.execute(select(runs_t).order_by(runs_t.c.id.desc()).limit(limit))
-    return [dict(r._mapping) for r in rows]

@@ -24,20 +24,6 @@ class Period:
     end: date
     label: str
 
-    def previous(self) -> Period:
-        if self.kind == "week":
-            return week_period(self.start - timedelta(days=7))
-        if self.kind == "month":
-            return month_period((self.start - timedelta(days=1)).replace(day=1))
-        return day_period(self.start - timedelta(days=1))
-
-    def next(self) -> Period:
-        if self.kind == "week":
-            return week_period(self.start + timedelta(days=7))
-        if self.kind == "month":
-            return month_period(self.end + timedelta(days=1))
-        return day_period(self.start + timedelta(days=1))
-
 
 def parse_day(text: str) -> date:
     """``YYYY-MM-DD`` → date, or :class:`InvalidInput`."""
