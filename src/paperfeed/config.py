@@ -78,9 +78,16 @@ class Settings(BaseSettings):
     rate_limit_login_user: str = Field(default="10/300", description="Sign-in attempts per username.")
     rate_limit_signup_ip: str = Field(default="10/3600", description="Sign-ups per IP: N/seconds.")
     rate_limit_vote_user: str = Field(default="120/60", description="Votes per user: N/seconds.")
+    rate_limit_submit_user: str = Field(
+        default="20/3600", description="Submission attempts per user (also failed ones): N/seconds."
+    )
 
     @field_validator(
-        "rate_limit_login_ip", "rate_limit_login_user", "rate_limit_signup_ip", "rate_limit_vote_user"
+        "rate_limit_login_ip",
+        "rate_limit_login_user",
+        "rate_limit_signup_ip",
+        "rate_limit_vote_user",
+        "rate_limit_submit_user",
     )
     @classmethod
     def _rate_limit_spec(cls, value: str) -> str:

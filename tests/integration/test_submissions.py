@@ -239,3 +239,14 @@ def test_submit_page_flow_with_csrf(make_app):
 
     old = browser.post("/submit", data={"arxiv_id": OLD, "csrf_token": token})
     assert old.status_code == 422 and "at most 14 days old" in old.text
+
+
+def test_submission_attempts_are_rate_limited_even_when_they_fail(make_app):
+    app = make_app(rate_limit_submit_user="3/3600")
+    alice = bearer(app)
+    for _ in range(3):
+        assert submit(alice, "not-an-id").status_code == 422
+    limited = submit(alice, RECENT)
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) > 0
+    assert submit(bearer(app, "bob"), RECENT).status_code == 201  # per user

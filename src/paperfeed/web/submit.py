@@ -40,6 +40,7 @@ class SubmitBody(BaseModel):
     status_code=201,
 )
 def api_submit(body: SubmitBody, svc=Depends(services), account: Account = Depends(api_account)) -> Response:
+    svc.limiter.hit("submit_user", str(account.id), "submission attempts")
     try:
         item = svc.submissions.submit(account, body.id)
     except AlreadyFeatured as exc:
@@ -78,6 +79,7 @@ def submit_form(request: Request, svc=Depends(services), arxiv_id: Annotated[str
         return RedirectResponse("/login?next=/submit", status_code=303)
     form = {"arxiv_id": arxiv_id[:300]}
     try:
+        svc.limiter.hit("submit_user", str(account.id), "submission attempts")
         item = svc.submissions.submit(account, arxiv_id[:300])
     except AlreadyFeatured as exc:
         return _page(request, svc, account, status=409, error=exc.message, existing=exc.item, form=form)
