@@ -376,3 +376,18 @@ def make_queries(path: Path, count: int, *, seed: int = 42) -> list[tuple[str, s
 
 def fmt_rate(value: float) -> str:
     return f"{value:,.0f}"
+
+
+def rebuild_keyword_index(engine, index, settings) -> tuple:
+    """Rebuild ``index`` from scratch inside a :class:`Phase`; returns ``(IndexReport, phase result)``."""
+    from paperfeed.search.indexer import update_keyword_index
+
+    with Phase() as phase:
+        built = update_keyword_index(
+            engine, index, rebuild=True, heap_mb=settings.index_writer_heap_mb, threads=settings.index_threads
+        )
+    return built, phase.result(
+        indexed=built.indexed,
+        report_seconds=round(built.seconds, 3),
+        rate=round(built.indexed / built.seconds) if built.seconds else 0,
+    )

@@ -34,6 +34,7 @@ from common import (
     loadavg,
     machine_facts,
     peak_rss_mb,
+    rebuild_keyword_index,
     temp_dir,
     write_result,
     write_snapshot_of_size,
@@ -295,20 +296,9 @@ def run(args: argparse.Namespace) -> dict:
 
             print("[bench] keyword index build", file=sys.stderr)
             profile = ThreadProfile() if args.profile else contextlib.nullcontext()
-            with Phase() as p, profile:
-                built = update_keyword_index(
-                    engine,
-                    index,
-                    rebuild=True,
-                    heap_mb=settings.index_writer_heap_mb,
-                    threads=settings.index_threads,
-                )
-            result["index"] = p.result(
-                indexed=built.indexed,
-                report_seconds=round(built.seconds, 3),
-                rate=round(built.indexed / built.seconds) if built.seconds else 0,
-                num_docs=index.num_docs(),
-            )
+            with profile:
+                built, result["index"] = rebuild_keyword_index(engine, index, settings)
+            result["index"]["num_docs"] = index.num_docs()
             if args.profile:
                 result["index"]["profile"] = _profile_summary(profile, "index", stamp)
             if args.breakdown:

@@ -27,6 +27,7 @@ from common import (
     make_queries,
     peak_rss_mb,
     percentiles,
+    rebuild_keyword_index,
     temp_dir,
     write_result,
 )
@@ -34,7 +35,6 @@ from paperfeed.clock import SystemClock
 from paperfeed.config import Settings
 from paperfeed.db.engine import get_engine
 from paperfeed.papers.service import PaperService
-from paperfeed.search.indexer import update_keyword_index
 from paperfeed.search.keyword import TantivyKeywordIndex
 from paperfeed.search.service import SearchService
 
@@ -92,19 +92,7 @@ def bench_instance(data_dir: Path, args: argparse.Namespace) -> dict:
     out: dict = {}
     if args.rebuild or not index.exists():
         print("[bench] full keyword index rebuild", file=sys.stderr)
-        with Phase() as p:
-            built = update_keyword_index(
-                engine,
-                index,
-                rebuild=True,
-                heap_mb=settings.index_writer_heap_mb,
-                threads=settings.index_threads,
-            )
-        out["index_build"] = p.result(
-            indexed=built.indexed,
-            report_seconds=round(built.seconds, 3),
-            rate=round(built.indexed / built.seconds) if built.seconds else 0,
-        )
+        _built, out["index_build"] = rebuild_keyword_index(engine, index, settings)
     with engine.connect() as conn:
         from sqlalchemy import func, select
 
