@@ -11,8 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
 def fsync_dir(path: Path) -> None:
@@ -88,3 +93,57 @@ class GenerationFolders:
             if number > published and self.keep_newer is not None and self.keep_newer(old):
                 continue
             shutil.rmtree(old, ignore_errors=True)
+
+
+class CurrentReader(Generic[T]):
+    """What ``load(folder)`` makes of the current generation, for readers in any process.
+
+    The ``current`` link is re-checked at most every ``refresh_seconds``: when it moved, the new
+    generation is loaded; otherwise ``refresh(obj)`` (if given) lets the object catch up with
+    commits made in place. A generation swapped in and deleted between reading the link and
+    loading it is retried, so a reader never fails because a rebuild finished under it.
+    """
+
+    def __init__(
+        self,
+        folders: GenerationFolders,
+        load: Callable[[Path], T],
+        *,
+        refresh: Callable[[T], None] | None = None,
+        refresh_seconds: float = 1.0,
+    ) -> None:
+        self.folders = folders
+        self.load = load
+        self.refresh = refresh
+        self.refresh_seconds = refresh_seconds
+        self._lock = threading.Lock()
+        self._value: T | None = None
+        self._name: str | None = None
+        self._checked_at = 0.0
+
+    def get(self) -> T | None:
+        """The loaded current generation, or ``None`` when none is published."""
+        now = time.monotonic()
+        with self._lock:
+            if self._value is not None and now - self._checked_at < self.refresh_seconds:
+                return self._value
+            self._checked_at = now
+            for _attempt in range(3):
+                if not self.folders.exists():
+                    self._value = self._name = None
+                    return None
+                name = os.readlink(self.folders.current_link)
+                if name == self._name and self._value is not None:
+                    if self.refresh is not None:
+                        self.refresh(self._value)
+                    return self._value
+                folder = self.folders.root / name
+                try:
+                    value = self.load(folder)
+                except Exception:
+                    if folder.exists():
+                        raise
+                    continue  # swapped and deleted while we read: look again
+                self._value, self._name = value, name
+                return value
+            return self._value

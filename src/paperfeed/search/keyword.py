@@ -10,8 +10,6 @@ reader never sees a half-built index. Readers re-check the symlink and reload at
 from __future__ import annotations
 
 import os
-import threading
-import time
 from datetime import date
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import tantivy
 from tantivy import FieldType, Occur, Query
 
 from paperfeed.errors import PaperfeedError
-from paperfeed.search.generations import GenerationFolders, write_bytes_atomically
+from paperfeed.search.generations import CurrentReader, GenerationFolders, write_bytes_atomically
 from paperfeed.search.interfaces import IndexDocument, KeywordHit, SearchFilters
 from paperfeed.search.query import parse_user_query
 
@@ -89,10 +87,12 @@ class TantivyKeywordIndex:
         self.max_query_chars = max_query_chars
         self.refresh_seconds = refresh_seconds
         self.schema = build_schema()
-        self._lock = threading.Lock()
-        self._index: tantivy.Index | None = None
-        self._generation: str | None = None
-        self._checked_at = 0.0
+        self._current = CurrentReader(
+            self.folders,
+            lambda folder: tantivy.Index.open(str(folder)),
+            refresh=lambda index: index.reload(),
+            refresh_seconds=refresh_seconds,
+        )
 
     # ----------------------------------------------------------------- layout
     @property
@@ -159,21 +159,7 @@ class TantivyKeywordIndex:
 
     # ----------------------------------------------------------------- reading
     def _reader(self) -> tantivy.Index | None:
-        now = time.monotonic()
-        with self._lock:
-            if self._index is not None and now - self._checked_at < self.refresh_seconds:
-                return self._index
-            self._checked_at = now
-            if not self.exists():
-                self._index, self._generation = None, None
-                return None
-            generation = os.readlink(self.current_link)
-            if generation != self._generation or self._index is None:
-                self._index = tantivy.Index.open(str(self.root / generation))
-                self._generation = generation
-            else:
-                self._index.reload()
-            return self._index
+        return self._current.get()
 
     def _parse(self, index: tantivy.Index, text: str) -> Query | None:
         """The user's text as one flat OR of term queries (plus phrase / exclusion clauses).

@@ -28,8 +28,6 @@ import contextlib
 import fcntl
 import os
 import shutil
-import threading
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +37,7 @@ import numpy as np
 import orjson
 
 from paperfeed.errors import InvalidInput, PaperfeedError
-from paperfeed.search.generations import GenerationFolders, write_bytes_atomically
+from paperfeed.search.generations import CurrentReader, GenerationFolders, write_bytes_atomically
 from paperfeed.search.keyword import IndexBusy
 
 SCHEMA_VERSION = 1
@@ -230,10 +228,7 @@ class VectorIndex:
         self.max_segments = max_segments
         self.dead_max_fraction = dead_max_fraction
         self.refresh_seconds = refresh_seconds
-        self._lock = threading.Lock()
-        self._generation: Generation | None = None
-        self._generation_name: str | None = None
-        self._checked_at = 0.0
+        self._current = CurrentReader(self.folders, load_generation, refresh_seconds=refresh_seconds)
 
     # ----------------------------------------------------------------- layout
     @property
@@ -280,25 +275,7 @@ class VectorIndex:
     # ----------------------------------------------------------------- reading
     def generation(self) -> Generation | None:
         """The current generation, reloaded when the ``current`` link moved."""
-        now = time.monotonic()
-        with self._lock:
-            if self._generation is not None and now - self._checked_at < self.refresh_seconds:
-                return self._generation
-            self._checked_at = now
-            for _attempt in range(3):
-                if not self.exists():
-                    self._generation = self._generation_name = None
-                    return None
-                name = os.readlink(self.current_link)
-                if name == self._generation_name and self._generation is not None:
-                    return self._generation
-                try:
-                    self._generation = load_generation(self.root / name)
-                except FileNotFoundError:  # swapped and deleted while we read: look again
-                    continue
-                self._generation_name = name
-                return self._generation
-            return self._generation
+        return self._current.get()
 
     def model(self) -> str | None:
         gen = self.generation()
