@@ -73,3 +73,20 @@ def loaded(ingest):
     ingest("arxiv-snapshot", FIXTURES / "snapshot_300.jsonl.gz")
     ingest("hf-daily", FIXTURES / "hf_daily")
     return ingest
+
+
+@pytest.fixture
+def app(settings, engine, clock, keyword_index, loaded):
+    """The real ASGI app over the ``loaded`` instance."""
+    from paperfeed.app import create_app
+
+    return create_app(settings, clock=clock, engine=engine, keyword_index=keyword_index)
+
+
+@pytest.fixture
+def client(app):
+    """A TestClient for ``app`` (startup and shutdown run)."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as test_client:
+        yield test_client

@@ -9,21 +9,8 @@ import sys
 import textwrap
 
 import pytest
-from fastapi.testclient import TestClient
 
-from paperfeed.app import create_app
 from tests.servers import serve_app
-
-
-@pytest.fixture
-def app(settings, engine, clock, keyword_index, loaded):
-    return create_app(settings, clock=clock, engine=engine, keyword_index=keyword_index)
-
-
-@pytest.fixture
-def client(app):
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 def test_daily_papers_for_a_date_sorted_by_upvotes(client):

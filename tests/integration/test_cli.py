@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
+from tests.cli import run_cli
 from tests.conftest import FIXTURES
 
-
-def run(data_dir, *args, input_text=None):
-    env = dict(os.environ, PAPERFEED_DATA_DIR=str(data_dir))
-    return subprocess.run(
-        [sys.executable, "-m", "paperfeed.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=input_text,
-        timeout=120,
-        check=False,
-    )
+run = run_cli
 
 
 @pytest.fixture

@@ -37,11 +37,6 @@ def make_app(settings, engine, clock, keyword_index, **overrides):
     return create_app(settings, clock=clock, engine=engine, keyword_index=keyword_index)
 
 
-@pytest.fixture
-def app(settings, engine, clock, keyword_index, loaded):
-    return make_app(settings, engine, clock, keyword_index)
-
-
 def new_client(app, **kwargs) -> TestClient:
     return TestClient(app, follow_redirects=False, **kwargs)
 

@@ -3,16 +3,6 @@
 from __future__ import annotations
 
 import feedparser
-import pytest
-from fastapi.testclient import TestClient
-
-from paperfeed.app import create_app
-
-
-@pytest.fixture
-def client(settings, engine, clock, keyword_index, loaded):
-    with TestClient(create_app(settings, clock=clock, engine=engine, keyword_index=keyword_index)) as c:
-        yield c
 
 
 def _parse(client, url):

@@ -16,17 +16,6 @@ from fastapi.testclient import TestClient
 from paperfeed.app import create_app
 
 
-@pytest.fixture
-def app(settings, engine, clock, keyword_index, loaded):
-    return create_app(settings, clock=clock, engine=engine, keyword_index=keyword_index)
-
-
-@pytest.fixture
-def client(app):
-    with TestClient(app) as test_client:
-        yield test_client
-
-
 class _Outline(HTMLParser):
     """Collects headings, links and `rel=alternate` feeds of a page."""
 

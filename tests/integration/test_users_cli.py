@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 from fastapi.testclient import TestClient
 
 from paperfeed.app import create_app
 from paperfeed.config import Settings
+from tests.cli import run_cli
 
 CHEAP = {
     "PAPERFEED_ARGON2_TIME_COST": "1",
@@ -19,15 +16,8 @@ CHEAP = {
 
 
 def run(data_dir, *args, input_text=None):
-    env = dict(os.environ, PAPERFEED_DATA_DIR=str(data_dir), PAPERFEED_SECRET_KEY="cli-test-key", **CHEAP)
-    return subprocess.run(
-        [sys.executable, "-m", "paperfeed.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=input_text,
-        timeout=120,
-        check=False,
+    return run_cli(
+        data_dir, *args, input_text=input_text, env={"PAPERFEED_SECRET_KEY": "cli-test-key", **CHEAP}
     )
 
 
