@@ -81,8 +81,17 @@ class Settings(BaseSettings):
     rate_limit_submit_user: str = Field(
         default="20/3600", description="Submission attempts per user (also failed ones): N/seconds."
     )
+    rate_limit_comment_user: str = Field(default="10/60", description="Comments per user: N/seconds.")
+    rate_limit_report_user: str = Field(default="20/3600", description="Comment reports per user.")
+    comment_edit_minutes: int = Field(
+        default=15, ge=0, description="Authors may edit a comment this long after posting."
+    )
+    comment_max_chars: int = Field(default=10000, ge=1, description="Longest comment (markdown) accepted.")
+    comment_max_depth: int = Field(default=6, ge=1, description="Replies nest at most this deep.")
 
     @field_validator(
+        "rate_limit_comment_user",
+        "rate_limit_report_user",
         "rate_limit_login_ip",
         "rate_limit_login_user",
         "rate_limit_signup_ip",

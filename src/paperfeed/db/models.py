@@ -155,6 +155,8 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    banned_at: Mapped[datetime | None] = mapped_column(DateTime)  # set by a moderator
+    ban_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class UserSession(Base):
@@ -211,3 +213,62 @@ class RateLimitBucket(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # unix seconds
     count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class Comment(Base):
+    """A comment in a paper's discussion; ``parent_id`` makes threads.
+
+    ``body`` is the author's markdown; ``body_html`` the sanitised rendering stored at write
+    time. Deleting keeps the row (so replies keep their place) with ``deleted_at`` set and the
+    text cleared; ``user_id`` is NULL once the author's account is deleted.
+    """
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    body_html: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime)  # hidden by a moderator
+
+    __table_args__ = (
+        Index("ix_comments_paper_id", "paper_id", "id"),
+        Index("ix_comments_user_id", "user_id"),
+    )
+
+
+class CommentReport(Base):
+    """A user's report of a comment, waiting in the moderators' queue until resolved."""
+
+    __tablename__ = "comment_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), nullable=False)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    resolution: Mapped[str | None] = mapped_column(String(32))  # hidden | dismissed
+
+    __table_args__ = (
+        UniqueConstraint("comment_id", "reporter_id", name="uq_comment_reports_comment_reporter"),
+        Index("ix_comment_reports_open", "resolved_at", "id"),
+    )
+
+
+class LibraryItem(Base):
+    """A paper a user saved to their library."""
+
+    __tablename__ = "library_items"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+    __table_args__ = (Index("ix_library_items_paper_id", "paper_id"),)
