@@ -446,6 +446,10 @@ def users_token(ctx: click.Context, username: str, name: str) -> None:
     click.echo(service.create_token(service.user(username), name))
 
 
+# --------------------------------------------------------------------------- command modules
+# Commands defined in paperfeed/commands/ (one module per concern), registered here.
+
+
 def main() -> None:
     """Console-script entry point: maps domain errors to a one-line message and exit code 1."""
     try:
