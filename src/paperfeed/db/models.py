@@ -272,3 +272,90 @@ class LibraryItem(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
 
     __table_args__ = (Index("ix_library_items_paper_id", "paper_id"),)
+
+
+class Follow(Base):
+    """Something a user follows: a category (``cs.CL``), an author name, or a saved search.
+
+    ``kind`` is ``category`` | ``author`` | ``query``; for ``query`` ``mode`` says how the saved
+    search runs (``keyword`` | ``semantic`` | ``hybrid``).
+    """
+
+    __tablename__ = "follows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    value: Mapped[str] = mapped_column(Text, nullable=False)
+    mode: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "value", name="uq_follows_user_kind_value"),
+        Index("ix_follows_kind_value", "kind", "value"),
+    )
+
+
+class FeedToken(Base):
+    """The secret token of a user's personal Atom feed (only its sha256 is stored; revocable)."""
+
+    __tablename__ = "feed_tokens"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class Subscription(Base):
+    """An email digest subscription, with or without an account.
+
+    ``status``: ``pending`` (waiting for the double opt-in click) | ``active`` | ``unsubscribed``
+    | ``bounced`` (a permanent SMTP failure). Nothing but the confirmation mail is sent before
+    ``active``.
+    """
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), nullable=False, unique=True)  # lower-cased
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    frequency: Mapped[str] = mapped_column(String(16), nullable=False)  # daily | weekly
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_subscriptions_status_frequency", "status", "frequency"),
+        Index("ix_subscriptions_user_id", "user_id"),
+    )
+
+
+class OutboxMessage(Base):
+    """One mail to send. ``dedupe_key`` (e.g. ``digest:daily:2026-08-21:sub-42``) is unique, so
+    queueing twice or re-running a crashed batch never produces a second copy.
+
+    ``status``: ``pending`` | ``sent`` | ``failed`` (permanent); transient failures stay
+    ``pending`` with ``attempts`` and ``next_attempt_at`` pushed back.
+    """
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)  # confirm | digest
+    recipient: Mapped[str] = mapped_column(String(320), nullable=False)
+    subject: Mapped[str] = mapped_column(Text, nullable=False)
+    body_text: Mapped[str] = mapped_column(Text, nullable=False)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    headers: Mapped[str] = mapped_column(Text, nullable=False, default="{}")  # JSON object
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_mail_outbox_due", "status", "next_attempt_at"),)
