@@ -7,12 +7,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test install lint format bench clean help
+.PHONY: demo test install lint format bench clean help browser-deps screenshots
 
 help:
 	@echo "make demo   install, load the bundled real papers, build indexes, serve on http://$(HOST):$(PORT)"
 	@echo "make test   install everything the tests need and run the whole suite (lint included)"
 	@echo "make bench  run the benchmarks in bench/ (long; writes bench/out/)"
+	@echo "make screenshots  regenerate docs/screenshots/ with the real browser"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +35,24 @@ format: install
 	$(VENV)/bin/ruff format src tests bench scripts
 	$(VENV)/bin/ruff check --fix src tests bench scripts
 
-test: install lint
+test: install lint browser-deps
 	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+# Browser tests: Debian's chromium (never a downloaded browser) + axe-core from npm. Idempotent.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "browser tests need /usr/bin/chromium: run 'apt-get install chromium' as root"; \
+	    if [ "$$CI" = true ]; then exit 1; fi; fi; \
+	fi
+	@if [ ! -d tests/e2e/node_modules/axe-core ]; then \
+	  if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/e2e --no-audit --no-fund; \
+	  else echo "browser tests need npm for axe-core"; if [ "$$CI" = true ]; then exit 1; fi; fi; \
+	fi
+
+screenshots: install browser-deps
+	$(PY) scripts/screenshots.py --out docs/screenshots
 
 bench: install
 	$(PY) bench/run_all.py

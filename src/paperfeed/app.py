@@ -17,13 +17,24 @@ from sqlalchemy import Engine
 from paperfeed import __version__
 from paperfeed.clock import Clock, SystemClock
 from paperfeed.community.accounts import AccountService
+from paperfeed.community.comments import CommentService
+from paperfeed.community.follows import FollowService
+from paperfeed.community.library import LibraryService
+from paperfeed.community.moderation import ModerationService
+from paperfeed.community.profiles import ProfileService
 from paperfeed.community.ratelimit import RateLimiter
 from paperfeed.community.submissions import SubmissionService
 from paperfeed.community.votes import VoteService
 from paperfeed.config import Settings
 from paperfeed.db.engine import get_engine
 from paperfeed.ingest.arxiv_api import ArxivClient
+from paperfeed.mail.digests import DigestService
+from paperfeed.mail.interfaces import EmailSender
+from paperfeed.mail.senders import sender_from_settings
+from paperfeed.mail.subscriptions import SubscriptionService
 from paperfeed.papers.service import PaperService
+from paperfeed.personal.feed_tokens import FeedTokenService
+from paperfeed.personal.recommend import RecommendationService
 from paperfeed.search.embed import Embedder
 from paperfeed.search.indexer import update_keyword_index
 from paperfeed.search.interfaces import KeywordIndex
@@ -31,7 +42,12 @@ from paperfeed.search.keyword import TantivyKeywordIndex
 from paperfeed.search.semantic import EmbedderProvider, shared_embedder_provider
 from paperfeed.search.service import SearchService
 from paperfeed.search.vectors import VectorIndex
-from paperfeed.web import api, auth, errors, feeds, pages, submit
+from paperfeed.web import api, auth, errors, feeds, library, pages, personal, profiles, submit
+from paperfeed.web import comments as comments_web
+from paperfeed.web import moderation as moderation_web
+from paperfeed.web import speed as speed_web
+from paperfeed.web import subscriptions as subscriptions_web
+from paperfeed.web import suggest as suggest_web
 from paperfeed.web.cache import ResponseCache
 from paperfeed.web.templating import STATIC_DIR
 
@@ -52,7 +68,19 @@ class Services:
     votes: VoteService
     limiter: RateLimiter
     submissions: SubmissionService
+    comments: CommentService
+    moderation: ModerationService
+    library: LibraryService
+    profiles: ProfileService
     response_cache: ResponseCache = field(default_factory=ResponseCache)
+    # personal (set by create_app right after construction)
+    follows: FollowService | None = None
+    recommendations: RecommendationService | None = None
+    feed_tokens: FeedTokenService | None = None
+    # email digests (set by create_app)
+    mailer: EmailSender | None = None
+    subscriptions: SubscriptionService | None = None
+    digests: DigestService | None = None
 
 
 def create_app(
@@ -64,6 +92,7 @@ def create_app(
     arxiv_client: ArxivClient | None = None,
     vector_index: VectorIndex | None = None,
     embedder: Embedder | EmbedderProvider | None = None,
+    mailer: EmailSender | None = None,
 ) -> FastAPI:
     """Build the web application for ``settings`` (read from the environment when omitted).
 
@@ -111,6 +140,20 @@ def create_app(
         submissions=SubmissionService(
             engine, settings, clock, papers, arxiv, after_store=_keyword_updater(engine, keyword, settings)
         ),
+        comments=CommentService(engine, settings, clock, limiter),
+        moderation=ModerationService(engine, clock, limiter),
+        library=LibraryService(engine, clock),
+        profiles=ProfileService(engine),
+    )
+    services.follows = FollowService(engine, settings, clock)
+    services.recommendations = RecommendationService(
+        engine, settings, clock, papers, services.search, vectors
+    )
+    services.feed_tokens = FeedTokenService(engine, clock)
+    services.mailer = mailer or sender_from_settings(settings)
+    services.subscriptions = SubscriptionService(engine, settings, clock, limiter, services.mailer)
+    services.digests = DigestService(
+        engine, settings, clock, papers, services.subscriptions, services.recommendations
     )
     app = FastAPI(
         title=f"{settings.site_name} API",
@@ -119,12 +162,25 @@ def create_app(
     )
     app.state.services = services
     errors.install(app)
+    speed_web.install(app)  # gzip, immutable caching of versioned static files
+    app.include_router(suggest_web.router)  # before api.router: /api/papers/suggest is no paper id
+    app.include_router(comments_web.api_router)  # before api.router: /api/papers/{id}/comments
+    app.include_router(comments_web.router)
+    app.include_router(moderation_web.router)
     app.include_router(auth.api_router)
     app.include_router(submit.api_router)
+    app.include_router(library.api_router)
+    app.include_router(profiles.api_router)
     app.include_router(api.router)
     app.include_router(auth.router)
     app.include_router(submit.router)
+    app.include_router(library.router)
+    app.include_router(profiles.router)
     app.include_router(feeds.router)
+    app.include_router(personal.api_router)
+    app.include_router(personal.router)
+    app.include_router(subscriptions_web.api_router)
+    app.include_router(subscriptions_web.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -448,6 +448,24 @@ def users_token(ctx: click.Context, username: str, name: str) -> None:
 
 # --------------------------------------------------------------------------- command modules
 # Commands defined in paperfeed/commands/ (one module per concern), registered here.
+from paperfeed.commands.evaluate import eval_group  # noqa: E402
+
+cli.add_command(eval_group)
+from paperfeed.commands.portability import export_command, import_command  # noqa: E402
+
+cli.add_command(export_command)
+cli.add_command(import_command)
+from paperfeed.commands.digest import digest_group  # noqa: E402
+
+cli.add_command(digest_group)
+from paperfeed.commands.harvest import arxiv_command, oai_command  # noqa: E402
+
+ingest.add_command(oai_command)
+ingest.add_command(arxiv_command)
+from paperfeed.commands.jobs import jobs_group, scheduler_command  # noqa: E402
+
+cli.add_command(jobs_group)
+cli.add_command(scheduler_command)
 
 
 def main() -> None:

@@ -32,7 +32,30 @@ class Settings(BaseSettings):
 
     arxiv_api_url: str = Field(default="https://export.arxiv.org/api/query")
     oai_url: str = Field(default="https://oaipmh.arxiv.org/oai")
-    smtp_url: str | None = Field(default=None, description="smtp://host:port for outgoing mail.")
+    smtp_url: str | None = Field(
+        default=None, description="smtp://host:port, smtp+starttls://user:pass@host:587 or smtps://...:465."
+    )
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one SMTP operation.")
+    mail_from: str = Field(default="paperfeed <noreply@localhost>", description="From address of mails.")
+    mail_unsubscribe_mailto: str | None = Field(
+        default=None, description="Address for the mailto: form of List-Unsubscribe (optional)."
+    )
+    mail_confirm_link_days: float = Field(
+        default=3.0, gt=0, description="Confirmation links expire after this."
+    )
+    mail_confirm_resend_minutes: int = Field(
+        default=10, ge=1, description="At most one confirmation mail per address per this many minutes."
+    )
+    mail_max_attempts: int = Field(default=5, ge=1, description="Give up on a mail after this many tries.")
+    mail_retry_base_seconds: float = Field(
+        default=300.0, ge=0, description="Delay before the first retry of a mail (doubles each time)."
+    )
+    digest_trending_size: int = Field(default=10, ge=1, le=100, description="Trending papers in a digest.")
+    digest_personal_size: int = Field(default=5, ge=0, le=50, description="Personal picks in a digest.")
+    rate_limit_subscribe_ip: str = Field(default="20/3600", description="Subscription requests per IP.")
+    rate_limit_subscribe_email: str = Field(
+        default="5/3600", description="Subscription requests per address."
+    )
     submission_max_age_days: int = Field(default=14, ge=0)
     submissions_per_day: int = Field(default=5, ge=0)
     submission_no_weekend: bool = Field(default=False, description="Refuse submissions on Sat/Sun.")
@@ -40,6 +63,21 @@ class Settings(BaseSettings):
     arxiv_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one arXiv request.")
     arxiv_retries: int = Field(default=3, ge=0, description="Retries on arXiv 5xx/timeouts.")
     arxiv_backoff_seconds: float = Field(default=1.0, ge=0, description="First retry delay (doubles).")
+    oai_min_interval_seconds: float = Field(default=3.0, ge=0, description="Pause between OAI-PMH calls.")
+    oai_timeout_seconds: float = Field(default=60.0, gt=0, description="Timeout of one OAI-PMH request.")
+    oai_retries: int = Field(default=5, ge=0, description="Retries on OAI-PMH 5xx/503/timeouts.")
+    oai_backoff_seconds: float = Field(default=5.0, ge=0, description="First OAI retry delay (doubles).")
+    oai_max_retry_after_seconds: float = Field(
+        default=600.0, ge=0, description="Longest Retry-After (503) honoured before retrying."
+    )
+    oai_metadata_prefix: str = Field(default="arXivRaw", description="OAI format: arXivRaw or arXiv.")
+    harvest_sets: str = Field(default="cs", description="Comma-separated OAI sets the harvest job fetches.")
+    harvest_feature: bool = Field(default=False, description="Harvest job features new papers on the feed.")
+    schedule_timezone: str = Field(default="America/New_York", description="Zone of the job schedule times.")
+    harvest_time: str = Field(default="20:30", description="Harvest job time (HH:MM), Sun-Thu.")
+    index_interval_minutes: int = Field(default=60, ge=0, description="Index job period (0 = never).")
+    digest_time: str = Field(default="07:00", description="Daily digest job time (HH:MM); weekly on Mondays.")
+    job_lease_seconds: float = Field(default=900.0, gt=0, description="A job lease expires unless renewed.")
 
     trending_gravity: float = Field(default=1.8, gt=0, description="Exponent of the age penalty.")
     trending_offset_hours: float = Field(default=2.0, gt=0, description="Hours added to the age.")
@@ -88,6 +126,14 @@ class Settings(BaseSettings):
     )
     comment_max_chars: int = Field(default=10000, ge=1, description="Longest comment (markdown) accepted.")
     comment_max_depth: int = Field(default=6, ge=1, description="Replies nest at most this deep.")
+    follows_max_per_user: int = Field(default=100, ge=1, description="Follows (all kinds) per user.")
+    for_you_window_days: int = Field(default=7, ge=1, description="For you ranks recently featured papers.")
+    for_you_profile_size: int = Field(
+        default=500, ge=1, description="Most recent upvoted/saved papers that form the taste profile."
+    )
+    for_you_similarity_floor: float = Field(
+        default=0.3, ge=0, lt=1, description="Cosine below this adds nothing to a For you score."
+    )
 
     @field_validator(
         "rate_limit_comment_user",
@@ -97,6 +143,8 @@ class Settings(BaseSettings):
         "rate_limit_signup_ip",
         "rate_limit_vote_user",
         "rate_limit_submit_user",
+        "rate_limit_subscribe_ip",
+        "rate_limit_subscribe_email",
     )
     @classmethod
     def _rate_limit_spec(cls, value: str) -> str:
@@ -105,7 +153,7 @@ class Settings(BaseSettings):
             raise ValueError(f"rate limit {value!r} must look like N/SECONDS, e.g. 10/300")
         return value
 
-    @field_validator("timezone")
+    @field_validator("timezone", "schedule_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -114,6 +162,21 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("harvest_time", "digest_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hours, _, minutes = value.strip().partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+            raise ValueError(f"time {value!r} must look like HH:MM, e.g. 20:30")
+        return value.strip()
+
+    @field_validator("oai_metadata_prefix")
+    @classmethod
+    def _oai_prefix(cls, value: str) -> str:
+        if value not in ("arXivRaw", "arXiv"):
+            raise ValueError(f"OAI metadata format {value!r} must be arXivRaw or arXiv")
         return value
 
     @property

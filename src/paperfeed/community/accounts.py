@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from paperfeed.clock import Clock
-from paperfeed.community.errors import AuthenticationFailed, Conflict
+from paperfeed.community.errors import AccountSuspended, AuthenticationFailed, Conflict
 from paperfeed.community.passwords import Passwords, check_policy
 from paperfeed.community.ratelimit import RateLimiter
 from paperfeed.config import Settings
@@ -39,6 +39,7 @@ class Account:
     email: str | None
     is_admin: bool
     created_at: datetime
+    banned: bool = False  # set by a moderator; banned accounts have no sessions or tokens
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,14 @@ def digest(secret: str) -> str:
 
 
 def _account(row: dict) -> Account:
-    return Account(row["id"], row["username"], row["email"], bool(row["is_admin"]), row["created_at"])
+    return Account(
+        row["id"],
+        row["username"],
+        row["email"],
+        bool(row["is_admin"]),
+        row["created_at"],
+        banned=row.get("banned_at") is not None,
+    )
 
 
 def validate_username(username: str) -> str:
@@ -129,6 +137,8 @@ class AccountService:
         stored = row["password_hash"] if row else None
         if not self.passwords.verify(stored, password or "") or row is None:
             raise AuthenticationFailed()
+        if row.get("banned_at") is not None:
+            raise AccountSuspended()
         if self.passwords.needs_rehash(stored):
             with self.engine.begin() as conn:
                 store.set_password_hash(conn, row["id"], self.passwords.hash(password))

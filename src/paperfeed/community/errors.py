@@ -15,6 +15,23 @@ class AuthenticationFailed(PaperfeedError):
         super().__init__(message)
 
 
+class AccountSuspended(AuthenticationFailed):
+    """A moderator banned this account: it cannot sign in (the sign-in form shows this message)."""
+
+    code = "account_suspended"
+    http_status = 403
+
+    def __init__(self, message: str = "This account is suspended.") -> None:
+        super().__init__(message)
+
+
+class Forbidden(PaperfeedError):
+    """Signed in, but not allowed to do this (not the author, not an admin, banned, too late to edit)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
 class NotAuthenticated(PaperfeedError):
     """The request needs a signed-in user or an API token."""
 

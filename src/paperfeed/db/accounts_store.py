@@ -26,6 +26,7 @@ USER_COLUMNS = (
     users_t.c.is_admin,
     users_t.c.created_at,
     users_t.c.deleted_at,
+    users_t.c.banned_at,
 )
 
 
@@ -122,6 +123,7 @@ def session_user(conn: Connection, digest: str, now: datetime) -> tuple[dict, da
                 sessions_t.c.id == digest,
                 sessions_t.c.expires_at > now,
                 users_t.c.deleted_at.is_(None),
+                users_t.c.banned_at.is_(None),
             )
         )
         .mappings()
@@ -171,6 +173,7 @@ def token_user(conn: Connection, digest: str) -> tuple[dict, int, datetime | Non
                 tokens_t.c.token_hash == digest,
                 tokens_t.c.revoked_at.is_(None),
                 users_t.c.deleted_at.is_(None),
+                users_t.c.banned_at.is_(None),
             )
         )
         .mappings()

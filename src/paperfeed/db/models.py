@@ -359,3 +359,20 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_mail_outbox_due", "status", "next_attempt_at"),)
+
+
+class JobLease(Base):
+    """Who runs a scheduled job right now (``paperfeed.jobs.leases``): one row per job name.
+
+    A lease is held while ``holder`` is set and ``expires_at`` is in the future; the holder renews
+    it while the job runs; an expired lease may be taken over by any node.
+    """
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    acquired_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -298,6 +298,17 @@ class VectorIndex:
         found = self._locate(gen, arxiv_id) if gen else None
         return np.array(found[0].vectors[found[1]], dtype=np.float32) if found else None
 
+    def vectors_of(self, arxiv_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """Stored vectors of many papers in one pass: ``(ids found, matrix)`` with one float32
+        row per found id, in the order given; ids without a vector are left out."""
+        gen = self.generation()
+        found = gen.lookup(list(dict.fromkeys(arxiv_ids))) if gen else {}
+        ids = [i for i in dict.fromkeys(arxiv_ids) if i in found]
+        if not ids:
+            return [], np.zeros((0, gen.dim or 0) if gen else (0, 0), dtype=np.float32)
+        matrix = np.stack([np.asarray(found[i][0].vectors[found[i][1]], dtype=np.float32) for i in ids])
+        return ids, matrix
+
     def search(self, query_vec: np.ndarray, k: int, *, exclude_ids: Iterable[str] = ()) -> list[VectorHit]:
         """The ``k`` nearest papers to ``query_vec`` by cosine similarity, best first."""
         gen = self.generation()

@@ -23,6 +23,7 @@ from paperfeed.papers.models import FeedPage
 from paperfeed.papers.periods import Period, day_period, parse_day, parse_month, parse_week, week_label
 from paperfeed.search.service import MODES
 from paperfeed.web.auth import SESSION_COOKIE
+from paperfeed.web.comments import discussion_context
 from paperfeed.web.deps import services
 from paperfeed.web.errors import error_response
 from paperfeed.web.serialize import paper_markdown
@@ -405,6 +406,7 @@ def paper(request: Request, arxiv_id: str, svc=Depends(services)) -> Response:
         "feed_days": detail.feed_days,
         "extra": detail.extra,
         "md_url": f"/papers/{canonical}.md",
+        **discussion_context(request, svc, canonical),
     }
     if request.query_params.get("submitted"):  # back from /submit
         context["notice"] = "Thanks! The paper is on today's feed."

@@ -1,0 +1,1 @@
+"""Outgoing email: sender protocol and implementations, templates, tokens, subscriptions, digests."""

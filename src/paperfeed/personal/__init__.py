@@ -1,0 +1,1 @@
+"""Personalisation: the "For you" ranking and personal Atom feed tokens."""
