@@ -31,7 +31,7 @@ from paperfeed.search.keyword import TantivyKeywordIndex
 from paperfeed.search.semantic import EmbedderProvider, shared_embedder_provider
 from paperfeed.search.service import SearchService
 from paperfeed.search.vectors import VectorIndex
-from paperfeed.web import api, auth, errors, feeds, pages, submit
+from paperfeed.web import api, auth, errors, feeds, metrics, pages, submit
 from paperfeed.web.cache import ResponseCache
 from paperfeed.web.templating import STATIC_DIR
 
@@ -119,6 +119,8 @@ def create_app(
     )
     app.state.services = services
     errors.install(app)
+    app.add_middleware(metrics.MetricsMiddleware)
+    app.include_router(metrics.router)
     app.include_router(auth.api_router)
     app.include_router(submit.api_router)
     app.include_router(api.router)

@@ -35,18 +35,15 @@ def _settings(ctx: click.Context) -> Settings:
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
     """paperfeed — a self-hostable, community-curated research-paper feed."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    from paperfeed.logs import configure_logging
+
     if data_dir is not None:
         os.environ["PAPERFEED_DATA_DIR"] = str(data_dir)  # inherited by server workers
     try:
         settings = Settings()
     except ValueError as exc:
         raise click.ClickException(f"invalid configuration: {exc}") from exc
+    configure_logging(json_format=settings.log_format == "json", verbose=verbose)
     ctx.obj = {"settings": settings}
 
 
@@ -144,6 +141,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_level="info",
+        log_config=None,  # keep our handlers (text or JSON lines, see paperfeed.logs)
         access_log=False,
         proxy_headers=True,
     )
@@ -448,6 +446,10 @@ def users_token(ctx: click.Context, username: str, name: str) -> None:
 
 # --------------------------------------------------------------------------- command modules
 # Commands defined in paperfeed/commands/ (one module per concern), registered here.
+from paperfeed.commands.backup import backup_command, restore_command  # noqa: E402
+
+cli.add_command(backup_command)
+cli.add_command(restore_command)
 
 
 def main() -> None:

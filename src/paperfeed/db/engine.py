@@ -76,6 +76,13 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def head_revision() -> str:
+    """The newest migration's revision id (what ``upgrade`` brings a database to)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
 def upgrade(settings: Settings) -> None:
     """Apply every pending migration to the settings' database."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
