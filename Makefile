@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test install lint format bench clean help browser-deps screenshots
+.PHONY: demo test test-sqlite test-postgres install lint format bench clean help browser-deps screenshots
 
 help:
 	@echo "make demo   install, load the bundled real papers, build indexes, serve on http://$(HOST):$(PORT)"
@@ -35,8 +35,17 @@ format: install
 	$(VENV)/bin/ruff format src tests bench scripts
 	$(VENV)/bin/ruff check --fix src tests bench scripts
 
+# The whole suite on SQLite, then again on the machine's PostgreSQL (a database per test,
+# created and dropped by the tests; see tests/databases.py). Browser tests run once (SQLite).
 test: install lint browser-deps
 	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 PAPERFEED_TEST_BACKEND=postgres $(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
+
+test-sqlite: install browser-deps
+	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgres: install
+	HF_HUB_OFFLINE=1 PAPERFEED_TEST_BACKEND=postgres $(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
 
 # Browser tests: Debian's chromium (never a downloaded browser) + axe-core from npm. Idempotent.
 browser-deps:

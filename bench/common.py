@@ -272,24 +272,29 @@ def _with_id(line: bytes, new_id: str) -> bytes:
     return orjson.dumps(obj) + b"\n"
 
 
-def write_snapshot_of_size(source: Path, papers: int, dest: Path, *, compresslevel: int = 1) -> dict:
+def write_snapshot_of_size(
+    source: Path, papers: int, dest: Path, *, compresslevel: int = 1, first_serial: int | None = None
+) -> dict:
     """Write a snapshot file with exactly ``papers`` lines built from ``source``.
 
     The first copy is ``source`` verbatim (truncated when ``papers`` is smaller); every further
     copy repeats the real lines with fresh synthetic ids (see :func:`synthetic_id`), so each
-    line is a new paper with real title/abstract/authors/categories/dates.
+    line is a new paper with real title/abstract/authors/categories/dates. With
+    ``first_serial``, every line gets a synthetic id, numbered from there (papers no other
+    file of this function has made, as long as the serial ranges don't overlap).
     """
     opener = gzip.open if _is_gzip(source) else open
     with opener(source, "rb") as handle:
         lines = [line if line.endswith(b"\n") else line + b"\n" for line in handle if line.strip()]
-    written = serial = 0
+    written = 0
+    serial = first_serial or 0
     t0 = time.perf_counter()
     gz = dest.suffix == ".gz"
     with gzip.open(dest, "wb", compresslevel=compresslevel) if gz else open(dest, "wb") as out:
         copy = 0
         while written < papers:
             take = lines[: papers - written]
-            if copy == 0:
+            if copy == 0 and first_serial is None:
                 out.writelines(take)
             else:
                 chunk = []

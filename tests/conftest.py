@@ -22,11 +22,52 @@ DEMO_DATA = REPO / "src" / "paperfeed" / "demo_data"
 TEST_NOW = datetime(2026, 8, 22, 15, 0, tzinfo=UTC)
 
 
+@pytest.fixture(scope="session")
+def postgres_template():
+    """The migrated template database of this session (PostgreSQL backend only)."""
+    from tests import databases
+
+    if databases.BACKEND != "postgres":
+        yield None
+        return
+    reason = databases.check_reachable()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason + " (CI=true: the PostgreSQL suite must run)", pytrace=False)
+        pytest.skip(reason)
+    databases.drop_leftovers()
+    name = databases.create_template()
+    yield name
+    databases.drop_leftovers(own=True)
+
+
 @pytest.fixture
-def settings(tmp_path):
+def database_url(postgres_template, monkeypatch):
+    """``None`` on SQLite (the data dir's file); on PostgreSQL a fresh database for this test.
+
+    The URL is also exported as ``PAPERFEED_DATABASE_URL`` so CLI subprocesses and any
+    ``Settings()`` built inside the test use the same database.
+    """
+    if postgres_template is None:
+        yield None
+        return
+    from tests import databases
+
+    url = databases.create_database(postgres_template)
+    monkeypatch.setenv("PAPERFEED_DATABASE_URL", url)
+    yield url
+    databases.drop_database(url)
+
+
+@pytest.fixture
+def settings(tmp_path, database_url):
     from paperfeed.config import Settings
 
-    return Settings(data_dir=tmp_path / "var", secret_key="test-secret-key-not-for-production")
+    return Settings(
+        data_dir=tmp_path / "var",
+        secret_key="test-secret-key-not-for-production",
+        database_url=database_url,
+    )
 
 
 @pytest.fixture

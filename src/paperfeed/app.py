@@ -42,7 +42,7 @@ from paperfeed.search.keyword import TantivyKeywordIndex
 from paperfeed.search.semantic import EmbedderProvider, shared_embedder_provider
 from paperfeed.search.service import SearchService
 from paperfeed.search.vectors import VectorIndex
-from paperfeed.web import api, auth, errors, feeds, library, pages, personal, profiles, submit
+from paperfeed.web import api, auth, errors, feeds, library, metrics, pages, personal, profiles, submit
 from paperfeed.web import comments as comments_web
 from paperfeed.web import moderation as moderation_web
 from paperfeed.web import speed as speed_web
@@ -167,6 +167,8 @@ def create_app(
     app.include_router(comments_web.api_router)  # before api.router: /api/papers/{id}/comments
     app.include_router(comments_web.router)
     app.include_router(moderation_web.router)
+    app.add_middleware(metrics.MetricsMiddleware)
+    app.include_router(metrics.router)
     app.include_router(auth.api_router)
     app.include_router(submit.api_router)
     app.include_router(library.api_router)

@@ -35,18 +35,15 @@ def _settings(ctx: click.Context) -> Settings:
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
     """paperfeed — a self-hostable, community-curated research-paper feed."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    from paperfeed.logs import configure_logging
+
     if data_dir is not None:
         os.environ["PAPERFEED_DATA_DIR"] = str(data_dir)  # inherited by server workers
     try:
         settings = Settings()
     except ValueError as exc:
         raise click.ClickException(f"invalid configuration: {exc}") from exc
+    configure_logging(json_format=settings.log_format == "json", verbose=verbose)
     ctx.obj = {"settings": settings}
 
 
@@ -144,6 +141,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_level="info",
+        log_config=None,  # keep our handlers (text or JSON lines, see paperfeed.logs)
         access_log=False,
         proxy_headers=True,
     )
@@ -448,24 +446,26 @@ def users_token(ctx: click.Context, username: str, name: str) -> None:
 
 # --------------------------------------------------------------------------- command modules
 # Commands defined in paperfeed/commands/ (one module per concern), registered here.
-from paperfeed.commands.evaluate import eval_group  # noqa: E402
-
-cli.add_command(eval_group)
-from paperfeed.commands.portability import export_command, import_command  # noqa: E402
-
-cli.add_command(export_command)
-cli.add_command(import_command)
+from paperfeed.commands.backup import backup_command, restore_command  # noqa: E402
 from paperfeed.commands.digest import digest_group  # noqa: E402
-
-cli.add_command(digest_group)
+from paperfeed.commands.evaluate import eval_group  # noqa: E402
 from paperfeed.commands.harvest import arxiv_command, oai_command  # noqa: E402
+from paperfeed.commands.jobs import jobs_group, scheduler_command  # noqa: E402
+from paperfeed.commands.portability import export_command, import_command  # noqa: E402
 
 ingest.add_command(oai_command)
 ingest.add_command(arxiv_command)
-from paperfeed.commands.jobs import jobs_group, scheduler_command  # noqa: E402
-
-cli.add_command(jobs_group)
-cli.add_command(scheduler_command)
+for _command in (
+    export_command,
+    import_command,
+    backup_command,
+    restore_command,
+    eval_group,
+    digest_group,
+    jobs_group,
+    scheduler_command,
+):
+    cli.add_command(_command)
 
 
 def main() -> None:

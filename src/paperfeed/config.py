@@ -7,6 +7,7 @@ Create it once (``Settings()``) at the edge (CLI, ASGI factory) and pass it down
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,9 @@ class Settings(BaseSettings):
     base_url: str = Field(default="http://127.0.0.1:8000", description="Public URL for links in feeds.")
     timezone: str = Field(default="America/New_York", description="Time zone that defines a feed day.")
     site_name: str = Field(default="paperfeed", description="Name shown in the page header and feeds.")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as readable text or one JSON object per line."
+    )
 
     arxiv_api_url: str = Field(default="https://export.arxiv.org/api/query")
     oai_url: str = Field(default="https://oaipmh.arxiv.org/oai")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from contextlib import AbstractContextManager, nullcontext
-from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -44,14 +43,29 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
 
 
-@cache
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_GUARD = threading.Lock()
+
+
 def _engine_for(url: str) -> Engine:
-    return make_engine(url)
+    with _ENGINES_GUARD:
+        engine = _ENGINES.get(url)
+        if engine is None:
+            engine = _ENGINES[url] = make_engine(url)
+        return engine
 
 
 def get_engine(settings: Settings) -> Engine:
     """A process-wide engine for the settings' database (cached per URL)."""
     return _engine_for(settings.resolved_database_url)
+
+
+def forget_engine(url: str) -> None:
+    """Dispose of the cached engine for ``url`` (if any) and forget it (tests drop databases)."""
+    with _ENGINES_GUARD:
+        engine = _ENGINES.pop(url, None)
+    if engine is not None:
+        engine.dispose()
 
 
 def alembic_config(url: str) -> Config:
@@ -60,6 +74,13 @@ def alembic_config(url: str) -> Config:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+def head_revision() -> str:
+    """The newest migration's revision id (what ``upgrade`` brings a database to)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def upgrade(settings: Settings) -> None:

@@ -1,0 +1,1 @@
+"""Operations: backups, readiness and metrics, structured logs."""
