@@ -72,15 +72,13 @@ class Services:
     moderation: ModerationService
     library: LibraryService
     profiles: ProfileService
+    follows: FollowService
+    recommendations: RecommendationService
+    feed_tokens: FeedTokenService
+    mailer: EmailSender
+    subscriptions: SubscriptionService
+    digests: DigestService
     response_cache: ResponseCache = field(default_factory=ResponseCache)
-    # personal (set by create_app right after construction)
-    follows: FollowService | None = None
-    recommendations: RecommendationService | None = None
-    feed_tokens: FeedTokenService | None = None
-    # email digests (set by create_app)
-    mailer: EmailSender | None = None
-    subscriptions: SubscriptionService | None = None
-    digests: DigestService | None = None
 
 
 def create_app(
@@ -125,12 +123,16 @@ def create_app(
         retries=settings.arxiv_retries,
         backoff=settings.arxiv_backoff_seconds,
     )
+    search = SearchService.from_settings(settings, keyword, papers, vectors=vectors, embedder=provider)
+    recommendations = RecommendationService(engine, settings, clock, papers, search, vectors)
+    mailer = mailer or sender_from_settings(settings)
+    subscriptions = SubscriptionService(engine, settings, clock, limiter, mailer)
     services = Services(
         settings=settings,
         engine=engine,
         clock=clock,
         papers=papers,
-        search=SearchService.from_settings(settings, keyword, papers, vectors=vectors, embedder=provider),
+        search=search,
         keyword=keyword,
         vectors=vectors,
         embedder=provider,
@@ -144,16 +146,12 @@ def create_app(
         moderation=ModerationService(engine, clock, limiter),
         library=LibraryService(engine, clock),
         profiles=ProfileService(engine),
-    )
-    services.follows = FollowService(engine, settings, clock)
-    services.recommendations = RecommendationService(
-        engine, settings, clock, papers, services.search, vectors
-    )
-    services.feed_tokens = FeedTokenService(engine, clock)
-    services.mailer = mailer or sender_from_settings(settings)
-    services.subscriptions = SubscriptionService(engine, settings, clock, limiter, services.mailer)
-    services.digests = DigestService(
-        engine, settings, clock, papers, services.subscriptions, services.recommendations
+        follows=FollowService(engine, settings, clock),
+        recommendations=recommendations,
+        feed_tokens=FeedTokenService(engine, clock),
+        mailer=mailer,
+        subscriptions=subscriptions,
+        digests=DigestService(engine, settings, clock, papers, subscriptions, recommendations),
     )
     app = FastAPI(
         title=f"{settings.site_name} API",

@@ -24,7 +24,7 @@ from starlette.responses import RedirectResponse, Response
 
 from paperfeed.community.accounts import Account
 from paperfeed.community.errors import NotAuthenticated, RateLimited
-from paperfeed.errors import InvalidInput, PaperfeedError
+from paperfeed.errors import InvalidInput
 from paperfeed.web.auth import CSRF_HEADER, SESSION_COOKIE, check_csrf, client_ip, current_user, require_csrf
 from paperfeed.web.deps import services
 from paperfeed.web.responses import json_response
@@ -64,16 +64,10 @@ def _optional_account(request: Request) -> Account | None:
     return None
 
 
-def _mail_ready(svc) -> None:
-    if svc.subscriptions is None:
-        raise PaperfeedError("Email digests are not set up on this instance.")
-
-
 @api_router.post(
     "/api/subscriptions", tags=["mail"], summary="Subscribe an address to the email digest", status_code=202
 )
 def api_subscribe(request: Request, body: SubscribeBody, svc=Depends(services)) -> Response:
-    _mail_ready(svc)
     account = _optional_account(request)
     result = svc.subscriptions.subscribe(body.email, body.frequency, ip=client_ip(request), account=account)
     message = "Subscribed." if result.status == "active" else PENDING_MESSAGE
@@ -102,7 +96,6 @@ def subscribe_form(
     email: Annotated[str, Form()] = "",
     frequency: Annotated[str, Form()] = "daily",
 ) -> Response:
-    _mail_ready(svc)
     form = {"email": email[:320], "frequency": frequency[:16]}
     try:
         result = svc.subscriptions.subscribe(
@@ -120,7 +113,6 @@ def subscribe_form(
 # --------------------------------------------------------------------------- confirm
 @router.get("/subscriptions/confirm")
 def confirm_page(request: Request, token: str = "", svc=Depends(services)) -> Response:
-    _mail_ready(svc)
     info = svc.subscriptions.check_confirm(token)
     response = render(request, "subscription_confirm.html", {"active": None, "token": token, "info": info})
     response.headers["Cache-Control"] = "no-store"
@@ -130,7 +122,6 @@ def confirm_page(request: Request, token: str = "", svc=Depends(services)) -> Re
 
 @router.post("/subscriptions/confirm")
 def confirm(request: Request, svc=Depends(services), token: Annotated[str, Form()] = "") -> Response:
-    _mail_ready(svc)
     info = svc.subscriptions.confirm(token)
     response = render(request, "subscription_confirm.html", {"active": None, "info": info, "confirmed": True})
     response.headers["Cache-Control"] = "no-store"
@@ -140,7 +131,6 @@ def confirm(request: Request, svc=Depends(services), token: Annotated[str, Form(
 # --------------------------------------------------------------------------- unsubscribe (RFC 8058)
 @router.get("/unsubscribe/{token}")
 def unsubscribe_page(request: Request, token: str, svc=Depends(services)) -> Response:
-    _mail_ready(svc)
     info = svc.subscriptions.check_unsubscribe(token)
     response = render(request, "unsubscribe.html", {"active": None, "token": token, "info": info})
     response.headers["Cache-Control"] = "no-store"
@@ -151,7 +141,6 @@ def unsubscribe_page(request: Request, token: str, svc=Depends(services)) -> Res
 @router.post("/unsubscribe/{token}")
 def unsubscribe(request: Request, token: str, svc=Depends(services)) -> Response:
     """One-click unsubscribe: no login, no CSRF (RFC 8058); the signed token is the authorisation."""
-    _mail_ready(svc)
     info = svc.subscriptions.unsubscribe(token)
     response = render(request, "unsubscribe.html", {"active": None, "info": info, "done": True})
     response.headers["Cache-Control"] = "no-store"
@@ -164,7 +153,6 @@ def digest_preview(request: Request, svc=Depends(services), frequency: str = "")
     account = current_user(request)
     if account is None:
         return RedirectResponse("/login?next=/digest/preview", status_code=303)
-    _mail_ready(svc)
     subscription = svc.subscriptions.of_user(account.id)
     if frequency not in ("daily", "weekly"):
         frequency = subscription.frequency if subscription else "daily"
