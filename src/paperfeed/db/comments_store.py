@@ -81,21 +81,27 @@ def depth_of(conn: Connection, comment_id: int, limit: int) -> int:
     return depth
 
 
-def recount(conn: Connection, paper_id: int) -> int:
-    """Recompute ``papers.num_comments`` and bump ``feed_version``; returns the new count."""
+def num_comments_expression(paper_id_column=papers_t.c.id):
+    """``base_num_comments`` + the paper's local comments that are neither deleted nor hidden.
+
+    The one definition of a paper's comment count (used here and by the instance import).
+    """
     local = (
         select(func.count())
         .select_from(comments_t)
         .where(
-            comments_t.c.paper_id == paper_id,
+            comments_t.c.paper_id == paper_id_column,
             comments_t.c.deleted_at.is_(None),
             comments_t.c.hidden_at.is_(None),
         )
     )
+    return papers_t.c.base_num_comments + local.scalar_subquery()
+
+
+def recount(conn: Connection, paper_id: int) -> int:
+    """Recompute ``papers.num_comments`` and bump ``feed_version``; returns the new count."""
     conn.execute(
-        update(papers_t)
-        .where(papers_t.c.id == paper_id)
-        .values(num_comments=papers_t.c.base_num_comments + local.scalar_subquery())
+        update(papers_t).where(papers_t.c.id == paper_id).values(num_comments=num_comments_expression())
     )
     bump_counter(conn, FEED_VERSION)
     return int(conn.execute(select(papers_t.c.num_comments).where(papers_t.c.id == paper_id)).scalar_one())

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, text, tuple_, update
 from sqlalchemy.orm import aliased
 
+from paperfeed.db import comments_store
 from paperfeed.db.bulk import BulkInsert
 from paperfeed.db.models import (
     Comment,
@@ -422,19 +423,10 @@ def finish_import(conn: Connection) -> None:
     neither deleted nor hidden`` (the rules of ``votes_store`` and ``comments_store``).
     """
     votes = select(func.count()).select_from(votes_t).where(votes_t.c.paper_id == papers_t.c.id)
-    comments = (
-        select(func.count())
-        .select_from(comments_t)
-        .where(
-            comments_t.c.paper_id == papers_t.c.id,
-            comments_t.c.deleted_at.is_(None),
-            comments_t.c.hidden_at.is_(None),
-        )
-    )
     conn.execute(
         update(papers_t).values(
             upvotes=papers_t.c.base_upvotes + votes.scalar_subquery(),
-            num_comments=papers_t.c.base_num_comments + comments.scalar_subquery(),
+            num_comments=comments_store.num_comments_expression(),
         )
     )
     if conn.dialect.name == "postgresql":  # explicit comment ids do not advance the id sequence
