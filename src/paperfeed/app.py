@@ -43,6 +43,7 @@ from paperfeed.search.semantic import EmbedderProvider, shared_embedder_provider
 from paperfeed.search.service import SearchService
 from paperfeed.search.vectors import VectorIndex
 from paperfeed.web import api, auth, errors, feeds, library, metrics, pages, personal, profiles, submit
+from paperfeed.web import calendar as calendar_web
 from paperfeed.web import comments as comments_web
 from paperfeed.web import moderation as moderation_web
 from paperfeed.web import speed as speed_web
@@ -181,6 +182,7 @@ def create_app(
     app.include_router(personal.router)
     app.include_router(subscriptions_web.api_router)
     app.include_router(subscriptions_web.router)
+    app.include_router(calendar_web.router)  # before pages.router: /papers/calendar is no paper id
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -3,8 +3,10 @@
 API: ``GET``/``POST /api/papers/{id}/comments``, ``PATCH``/``DELETE /api/comments/{id}``,
 ``POST /api/comments/{id}/report`` — writes take a Bearer token, or the session cookie plus
 ``X-CSRF-Token`` (``web.auth.api_account``). Forms: plain POSTs with ``csrf_token`` that redirect
-back to ``/papers/{id}#comment-N``. ``api_router`` must be included before ``web.api.router``,
-whose ``/api/papers/{arxiv_id:path}`` would otherwise swallow ``.../comments``.
+back to ``/papers/{id}#comment-N`` — or, when ``static/forms.js`` sends them with
+``X-Requested-With: fetch``, answer with the re-rendered thread (``web.fragments``). ``api_router``
+must be included before ``web.api.router``, whose ``/api/papers/{arxiv_id:path}`` would otherwise
+swallow ``.../comments``.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from starlette.responses import RedirectResponse, Response
 from paperfeed.community.accounts import Account
 from paperfeed.community.comments import CommentView
 from paperfeed.community.errors import NotAuthenticated
+from paperfeed.errors import PaperfeedError
 from paperfeed.web.auth import api_account, current_user, require_csrf
 from paperfeed.web.deps import services
+from paperfeed.web.fragments import fragment_response, wants_fragment
 from paperfeed.web.responses import json_response
 from paperfeed.web.serialize import hf_time
 from paperfeed.web.templating import templates
@@ -162,6 +166,47 @@ def _signed_in(request: Request, back: str) -> Account | RedirectResponse:
     return account
 
 
+def thread_fragment(
+    request: Request,
+    svc,
+    arxiv_id: str,
+    *,
+    status: int = 200,
+    focus: int | None = None,
+    notice: str = "",
+    error: str = "",
+    draft: str = "",
+) -> Response:
+    """The discussion (``_comments.html``) alone, for ``forms.js``: after a write, or with its error."""
+    context = {
+        "paper": svc.papers.paper(arxiv_id).paper,
+        **discussion_context(request, svc, arxiv_id),
+        "fragment_status": error or notice,
+        "fragment_focus": "#comment-error" if error else (f"#comment-{focus}" if focus is not None else ""),
+        "fragment_hash": f"comment-{focus}" if focus is not None and not error else "",
+        "comment_error": error,
+        "comment_draft": draft,
+    }
+    return fragment_response(request, "_comments.html", context, status=status)
+
+
+def _comment_of(svc, comment_id: int, account: Account) -> str | None:
+    """The paper a comment belongs to (``None`` when the comment does not exist)."""
+    try:
+        return svc.comments.get(comment_id, account).arxiv_id
+    except PaperfeedError:
+        return None
+
+
+def _form_error(
+    request: Request, svc, arxiv_id: str | None, exc: PaperfeedError, draft: str = ""
+) -> Response:
+    """A failed write: the thread with the message when ``forms.js`` asked, else the usual error page."""
+    if arxiv_id is None or not wants_fragment(request):
+        raise exc
+    return thread_fragment(request, svc, arxiv_id, status=exc.http_status, error=exc.message, draft=draft)
+
+
 @router.post("/papers/{arxiv_id:path}/comments", dependencies=[Depends(require_csrf)])
 def post_comment_form(
     request: Request,
@@ -174,7 +219,13 @@ def post_comment_form(
     if isinstance(account, Response):
         return account
     parent_id = int(parent) if parent.strip().isdigit() else None
-    comment = svc.comments.post(account, arxiv_id, text, parent_id)
+    try:
+        comment = svc.comments.post(account, arxiv_id, text, parent_id)
+    except PaperfeedError as exc:
+        return _form_error(request, svc, arxiv_id, exc, draft=text if parent_id is None else "")
+    if wants_fragment(request):
+        notice = "Reply posted." if parent_id is not None else "Comment posted."
+        return thread_fragment(request, svc, comment.arxiv_id, focus=comment.id, notice=notice)
     return _redirect(paper_anchor(comment.arxiv_id, comment.id))
 
 
@@ -185,7 +236,12 @@ def edit_comment_form(
     account = _signed_in(request, "/")
     if isinstance(account, Response):
         return account
-    comment = svc.comments.edit(account, comment_id, text)
+    try:
+        comment = svc.comments.edit(account, comment_id, text)
+    except PaperfeedError as exc:
+        return _form_error(request, svc, _comment_of(svc, comment_id, account), exc)
+    if wants_fragment(request):
+        return thread_fragment(request, svc, comment.arxiv_id, focus=comment.id, notice="Comment updated.")
     return _redirect(paper_anchor(comment.arxiv_id, comment.id))
 
 
@@ -194,7 +250,12 @@ def delete_comment_form(request: Request, comment_id: int, svc=Depends(services)
     account = _signed_in(request, "/")
     if isinstance(account, Response):
         return account
-    comment = svc.comments.delete(account, comment_id)
+    try:
+        comment = svc.comments.delete(account, comment_id)
+    except PaperfeedError as exc:
+        return _form_error(request, svc, _comment_of(svc, comment_id, account), exc)
+    if wants_fragment(request):
+        return thread_fragment(request, svc, comment.arxiv_id, focus=comment.id, notice="Comment deleted.")
     return _redirect(paper_anchor(comment.arxiv_id, comment.id))
 
 

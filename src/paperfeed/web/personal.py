@@ -2,7 +2,9 @@
 ``GET /api/for-you``, ``GET/POST/DELETE /api/follows`` and the personal Atom feed
 ``/feeds/user/{token}.xml``.
 
-HTML forms are no-JavaScript POSTs with a CSRF token. The read APIs accept a Bearer token or the
+HTML forms are no-JavaScript POSTs with a CSRF token; the follow buttons (``_follow.html``), sent by
+``static/forms.js`` with ``X-Requested-With: fetch``, get the re-rendered button back instead of a
+redirect (``web.fragments``). The read APIs accept a Bearer token or the
 session cookie; the write APIs use :func:`~paperfeed.web.auth.api_account` (Bearer, or session +
 ``X-CSRF-Token``). The personal feed is authorised by its secret token alone (404 when unknown
 or revoked) so feed readers can fetch it.
@@ -24,9 +26,10 @@ from paperfeed.errors import InvalidInput, NotFound
 from paperfeed.web.atom import atom_feed
 from paperfeed.web.auth import api_account, current_user, require_csrf, safe_next
 from paperfeed.web.deps import services
+from paperfeed.web.fragments import fragment_response, wants_fragment
 from paperfeed.web.responses import json_response
 from paperfeed.web.serialize import daily_item
-from paperfeed.web.templating import render
+from paperfeed.web.templating import render, templates
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter()
@@ -77,6 +80,46 @@ def _redirect(url: str) -> RedirectResponse:
 def _private(response: Response) -> Response:
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _is_following(request: Request, kind: str, value: str) -> bool:
+    """Template helper: does the signed-in user follow ``kind``/``value`` (one query per request)."""
+    user = current_user(request)
+    if user is None:
+        return False
+    keys = getattr(request.state, "pf_follow_keys", None)
+    if keys is None:
+        follows = request.app.state.services.follows.list_for(user.id)
+        keys = {(f.kind, " ".join(f.value.split()).lower()) for f in follows}
+        request.state.pf_follow_keys = keys
+    return (kind, " ".join(str(value).split()).lower()) in keys
+
+
+templates.env.globals["is_following"] = _is_following
+
+
+def _follow_fragment(
+    request: Request,
+    kind: str,
+    value: str,
+    label: str,
+    mode: str,
+    next_url: str,
+    *,
+    status: int = 200,
+    **extra,
+) -> Response:
+    """The follow button alone, re-rendered for ``forms.js`` (state, message, error)."""
+    request.state.pf_follow_keys = None  # the follows just changed
+    context = {
+        "follow_kind": kind,
+        "follow_value": value,
+        "follow_label": label[:100],
+        "follow_mode": mode,
+        "follow_next": safe_next(next_url, "/following"),
+        **extra,
+    }
+    return fragment_response(request, "_follow_fragment.html", context, status=status)
 
 
 # --------------------------------------------------------------------------- pages
@@ -130,15 +173,32 @@ def follow_form(
     value: Annotated[str, Form()] = "",
     mode: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
+    label: Annotated[str, Form()] = "",
 ) -> Response:
     account = current_user(request)
     if account is None:
         return _redirect("/login?next=/following")
     try:
-        svc.follows.follow(account.id, kind, value, mode or None)
+        follow, _ = svc.follows.follow(account.id, kind, value, mode or None)
     except (InvalidInput, TooManyFollows) as exc:
+        if wants_fragment(request):
+            return _follow_fragment(
+                request,
+                kind,
+                value[:300],
+                label,
+                mode,
+                next,
+                status=exc.http_status,
+                follow_error=exc.message,
+            )
         form = {"kind": kind, "value": value[:300], "mode": mode}
         return _following_page(request, svc, account, status=exc.http_status, error=exc.message, form=form)
+    if wants_fragment(request):
+        shown = label or follow.value
+        return _follow_fragment(
+            request, follow.kind, follow.value, label, mode, next, fragment_status=f"Following {shown}."
+        )
     return _redirect(safe_next(next, "/following"))
 
 
@@ -149,6 +209,8 @@ def unfollow_form(
     kind: Annotated[str, Form()] = "",
     value: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
+    mode: Annotated[str, Form()] = "",
+    label: Annotated[str, Form()] = "",
 ) -> Response:
     account = current_user(request)
     if account is None:
@@ -156,7 +218,23 @@ def unfollow_form(
     try:
         svc.follows.unfollow(account.id, kind, value)
     except InvalidInput as exc:
+        if wants_fragment(request):
+            return _follow_fragment(
+                request,
+                kind,
+                value[:300],
+                label,
+                mode,
+                next,
+                status=exc.http_status,
+                follow_error=exc.message,
+            )
         return _following_page(request, svc, account, status=exc.http_status, error=exc.message)
+    if wants_fragment(request):
+        shown = label or value
+        return _follow_fragment(
+            request, kind, value, label, mode, next, fragment_status=f"Stopped following {shown}."
+        )
     return _redirect(safe_next(next, "/following"))
 
 

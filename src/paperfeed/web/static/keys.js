@@ -263,7 +263,8 @@
         }
         first.setAttribute("tabindex", "-1");
         first.focus({ preventScroll: true });
-        document.dispatchEvent(new CustomEvent("paperfeed:cards-added"));
+        /* site.js typesets the math in the new cards */
+        document.dispatchEvent(new CustomEvent("paperfeed:cards-added", { detail: { root: list } }));
       })
       .catch(function () { window.location.href = link.href; });
   });

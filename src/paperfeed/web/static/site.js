@@ -58,23 +58,40 @@
     node.parentNode.replaceChild(frag, node);
   }
 
-  function run() {
-    if (!script) return;
+  var katexLoaded = null; /* KaTeX is fetched once, the first time some math needs it */
+
+  /* Typeset the .math elements in (or at) root; safe to call again on the same nodes. */
+  function typesetIn(root) {
+    if (!script || !root) return;
     var nodes = [];
-    document.querySelectorAll(".math").forEach(function (el) { nodes = nodes.concat(textNodes(el)); });
+    var els = Array.prototype.slice.call(root.querySelectorAll(".math"));
+    if (root.matches && root.matches(".math")) els.unshift(root);
+    els.forEach(function (el) { nodes = nodes.concat(textNodes(el)); });
     if (!nodes.length) return;
-    var data = script.dataset;
-    load("link", { rel: "stylesheet", href: data.katexCss });
-    load("script", { src: data.katexJs })
-      .then(function () { nodes.forEach(typeset); })
+    if (!katexLoaded) {
+      var data = script.dataset;
+      load("link", { rel: "stylesheet", href: data.katexCss });
+      katexLoaded = window.katex ? Promise.resolve() : load("script", { src: data.katexJs });
+    }
+    katexLoaded
+      .then(function () { nodes.forEach(function (n) { if (n.parentNode) typeset(n); }); })
       .catch(function () { /* math stays as TeX source */ });
   }
+  window.paperfeedTypeset = typesetIn;
+
+  function run() { typesetIn(document); }
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", run);
   } else {
     run();
   }
+  /* content added later: "load more" cards (keys.js), swapped form fragments (forms.js) */
+  ["paperfeed:cards-added", "paperfeed:fragment"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      typesetIn((event.detail && event.detail.root) || document.querySelector("main") || document);
+    });
+  });
 
   /* Upvote forms: vote in place through the JSON API instead of reloading the page. The form's own
    * CSRF token goes in X-CSRF-Token; on any failure the normal form submission happens. */
