@@ -99,7 +99,7 @@ class Settings(BaseSettings):
         description="Folder of another ONNX sentence-transformers model; unset = bundled MiniLM.",
     )
     embedding_max_tokens: int = Field(default=256, ge=8, le=512, description="Embedded text is cut here.")
-    embedding_threads: int = Field(default=2, ge=1, description="onnxruntime threads per embedder.")
+    embedding_threads: int = Field(default=1, ge=1, description="onnxruntime threads per embedder.")
     semantic_search: bool = Field(
         default=True, description="Offer semantic/hybrid search and similar papers."
     )

