@@ -91,7 +91,7 @@ def _vector_index(settings: Settings):
     return VectorIndex(settings.index_dir)
 
 
-def _update_vectors(settings: Settings, engine, *, rebuild: bool = False) -> None:
+def _update_vectors(settings: Settings, engine, *, rebuild: bool = False, device: str | None = None) -> None:
     """Embed new or changed papers (loads the model; one embedder per instance at a time)."""
     from paperfeed.errors import InvalidInput
     from paperfeed.progress import reporter
@@ -104,7 +104,7 @@ def _update_vectors(settings: Settings, engine, *, rebuild: bool = False) -> Non
     with indexer_lock(settings.index_dir) as held:
         if not held:
             raise InvalidInput("another process is embedding papers for this instance; try again later")
-        embedder = load_embedder(settings)
+        embedder = load_embedder(settings, device=device)
         with reporter("vector index") as rep:
             result = update_vector_index(
                 engine,
@@ -280,14 +280,20 @@ def ingest_hf_daily(ctx: click.Context, path: Path, on_error: str, resume: bool,
 @cli.command()
 @click.option("--rebuild", is_flag=True, help="Build from scratch and swap in atomically.")
 @click.option("--no-vectors", is_flag=True, help="Only the keyword index (does not load the model).")
+@click.option(
+    "--device",
+    type=click.Choice(["cpu", "cuda"]),
+    default=None,
+    help="Embed on this device (default: PAPERFEED_EMBEDDING_DEVICE); cuda needs onnxruntime-gpu.",
+)
 @click.pass_context
-def index(ctx: click.Context, rebuild: bool, no_vectors: bool) -> None:
+def index(ctx: click.Context, rebuild: bool, no_vectors: bool, device: str | None) -> None:
     """Bring the search indexes (keyword, then vectors) up to date with the database."""
     settings = _settings(ctx)
     engine = _engine(settings)
     _update_index(settings, engine, rebuild=rebuild)
     if not no_vectors:
-        _update_vectors(settings, engine, rebuild=rebuild)
+        _update_vectors(settings, engine, rebuild=rebuild, device=device)
 
 
 @cli.command()

@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     )
     embedding_max_tokens: int = Field(default=256, ge=8, le=512, description="Embedded text is cut here.")
     embedding_threads: int = Field(default=1, ge=1, description="onnxruntime threads per embedder.")
+    embedding_device: Literal["cpu", "cuda"] = Field(
+        default="cpu", description="Where the embedder runs; cuda needs onnxruntime-gpu."
+    )
     semantic_search: bool = Field(
         default=True, description="Offer semantic/hybrid search and similar papers."
     )

@@ -334,6 +334,19 @@ def test_index_no_vectors_does_not_load_the_model(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.skipif(
+    "CUDAExecutionProvider" in __import__("onnxruntime").get_available_providers(),
+    reason="this machine can embed on a GPU",
+)
+def test_index_on_cuda_without_a_gpu_runtime_is_a_clear_error(tmp_path):
+    data_dir = tmp_path / "instance"
+    result = _cli(data_dir, "index", "--device", "cuda")
+    assert result.returncode == 1
+    assert "onnxruntime-gpu" in result.stderr and "Traceback" not in result.stderr
+    result = _cli(data_dir, "index", PAPERFEED_EMBEDDING_DEVICE="cuda")
+    assert result.returncode == 1 and "onnxruntime-gpu" in result.stderr
+
+
 def test_cli_search_modes(instance):
     data_dir = instance.settings.data_dir
     result = _cli(data_dir, "search", GESTURE_QUERY, "--mode", "semantic", "--json", "--limit", "3")

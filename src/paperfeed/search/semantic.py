@@ -41,12 +41,16 @@ def configured_model_name(settings: Settings) -> str:
     return f"onnx:{Path(settings.embedding_model_dir).expanduser().resolve().name}"
 
 
-def load_embedder(settings: Settings) -> Embedder:
-    """Build the configured embedder now (raises :class:`EmbedderError` when it cannot)."""
+def load_embedder(settings: Settings, *, device: str | None = None) -> Embedder:
+    """Build the configured embedder now (raises :class:`EmbedderError` when it cannot).
+
+    ``device`` (``cpu`` or ``cuda``) overrides ``settings.embedding_device``.
+    """
     return OnnxEmbedder(
         settings.embedding_model_dir,
         max_length=settings.embedding_max_tokens,
         threads=settings.embedding_threads,
+        device=device or settings.embedding_device,
     )
 
 
