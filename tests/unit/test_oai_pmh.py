@@ -10,9 +10,9 @@ from paperfeed.ingest.oai_pmh import (
     OaiBadResponse,
     OaiProtocolError,
     parse_page,
-    retry_after_seconds,
     split_authors,
 )
+from paperfeed.ingest.polite_http import retry_after_seconds
 from tests.conftest import FIXTURES
 from tests.oai_server import raw_pages
 

@@ -2,7 +2,8 @@
 
 :class:`ArxivClient` keeps at least ``min_interval`` seconds between requests (arXiv asks for 3 s),
 times requests out, and retries with exponential backoff on 5xx answers, timeouts and connection
-errors (never on 4xx). Failures become domain errors the web layer and CLI can show:
+errors (never on 4xx) — the transport is :class:`paperfeed.ingest.polite_http.PoliteFetcher`.
+Failures become domain errors the web layer and CLI can show:
 :class:`ArxivUnavailable` (down or too slow after the retries), :class:`ArxivBadResponse` (not an
 Atom feed), :class:`ArxivUnknownId` (arXiv has no such paper) and :class:`ArxivInvalidId`
 (arXiv's documented error entry, ``<id>http://arxiv.org/api/errors#...</id>``).
@@ -15,18 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import httpx
-
-from paperfeed import __version__
 from paperfeed.arxiv_ids import normalize_arxiv_id
 from paperfeed.errors import InvalidInput, NotFound, PaperfeedError
+from paperfeed.ingest.polite_http import FetchGaveUp, PoliteFetcher
 from paperfeed.ingest.records import PaperRecord, clean_abstract, clean_title, find_github_repo
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -233,23 +231,20 @@ class ArxivClient:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.base_url = base_url
-        self.min_interval = max(0.0, min_interval)
-        self.timeout = timeout
-        self.retries = max(0, retries)
-        self.backoff = max(0.0, backoff)
-        self._sleep = sleep
-        self._monotonic = monotonic
-        self._lock = threading.Lock()
-        self._last_request: float | None = None
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(timeout),
-            headers={"User-Agent": f"paperfeed/{__version__} (self-hosted daily papers)"},
-            follow_redirects=True,
+        self._fetcher = PoliteFetcher(
+            base_url,
+            purpose="arXiv API client",
+            min_interval=min_interval,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            sleep=sleep,
+            monotonic=monotonic,
         )
+        self.base_url = base_url
 
     def close(self) -> None:
-        self._http.close()
+        self._fetcher.close()
 
     # ------------------------------------------------------------ public
     def fetch_by_ids(self, ids: Sequence[str]) -> list[PaperRecord]:
@@ -292,49 +287,18 @@ class ArxivClient:
         return parse_feed(self._get(params))
 
     # ------------------------------------------------------------ transport
-    def _wait_turn(self) -> None:
-        """Sleep until ``min_interval`` has passed since the previous request *finished*."""
-        if self._last_request is not None:
-            wait = self._last_request + self.min_interval - self._monotonic()
-            if wait > 0:
-                self._sleep(wait)
-
-    def _send(self, params: dict[str, str]) -> httpx.Response:
-        self._wait_turn()
-        try:
-            return self._http.get(self.base_url, params=params)
-        finally:
-            self._last_request = self._monotonic()
-
     def _get(self, params: dict[str, str]) -> bytes:
-        last_problem = "no answer"
-        timed_out = True
-        with self._lock:
-            for attempt in range(self.retries + 1):
-                if attempt:
-                    self._sleep(self.backoff * 2 ** (attempt - 1))
-                try:
-                    response = self._send(params)
-                except httpx.TimeoutException:
-                    last_problem = f"no answer within {self.timeout:g} s"
-                    continue
-                except httpx.HTTPError as exc:
-                    timed_out = False
-                    last_problem = f"connection failed ({type(exc).__name__})"
-                    continue
-                if response.status_code >= 500:
-                    timed_out = False
-                    last_problem = f"HTTP {response.status_code}"
-                    continue
-                body = response.content
-                if len(body) > MAX_RESPONSE_BYTES:
-                    raise ArxivBadResponse("arXiv answered an unexpectedly large document")
-                if response.status_code >= 400:
-                    return self._client_error(response.status_code, body)
-                return body
-        tries = self.retries + 1
-        message = f"arXiv is unavailable: {last_problem} after {tries} attempt{'s' * (tries > 1)}"
-        raise (ArxivTimeout if timed_out else ArxivUnavailable)(message + ". Try again later.")
+        try:
+            response = self._fetcher.get(params)
+        except FetchGaveUp as exc:
+            message = f"arXiv is unavailable: {exc.describe()}. Try again later."
+            raise (ArxivTimeout if exc.timed_out else ArxivUnavailable)(message) from None
+        body = response.content
+        if len(body) > MAX_RESPONSE_BYTES:
+            raise ArxivBadResponse("arXiv answered an unexpectedly large document")
+        if response.status_code >= 400:
+            return self._client_error(response.status_code, body)
+        return body
 
     @staticmethod
     def _client_error(status: int, body: bytes) -> bytes:

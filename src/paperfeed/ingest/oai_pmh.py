@@ -3,7 +3,8 @@
 :class:`OaiClient` is as polite as :class:`paperfeed.ingest.arxiv_api.ArxivClient`: at least
 ``min_interval`` seconds between requests, timeouts, retries with exponential backoff on 5xx,
 timeouts and connection errors, and **503 + Retry-After** (seconds or an HTTP date, capped at
-``max_retry_after``) honoured before the retry. Failures are domain errors:
+``max_retry_after``) honoured before the retry (the shared transport,
+:class:`paperfeed.ingest.polite_http.PoliteFetcher`). Failures are domain errors:
 :class:`OaiUnavailable` (down after the retries), :class:`OaiBadResponse` (not an OAI-PMH document)
 and :class:`OaiProtocolError` (an OAI ``<error code=...>``: ``badArgument``, ``badResumptionToken``,
 ``badVerb``, ``idDoesNotExist``, ``cannotDisseminateFormat``...). ``noRecordsMatch`` is not an
@@ -22,14 +23,11 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
+from datetime import date, datetime
 
-import httpx
-
-from paperfeed import __version__
 from paperfeed.arxiv_ids import normalize_arxiv_id
 from paperfeed.errors import InvalidInput, PaperfeedError
+from paperfeed.ingest.polite_http import FetchGaveUp, PoliteFetcher
 from paperfeed.ingest.records import PaperRecord, clean_abstract, clean_title, find_github_repo
 from paperfeed.ingest.snapshot import parse_version_date
 
@@ -293,22 +291,6 @@ def parse_page(body: bytes | str) -> OaiPage:
     return page
 
 
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
-    """A ``Retry-After`` header (delay in seconds or an HTTP date) → seconds to wait, or ``None``."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
 # --------------------------------------------------------------------------- client
 class OaiClient:
     """A polite OAI-PMH client for one repository (requests are serialised)."""
@@ -325,23 +307,21 @@ class OaiClient:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.base_url = base_url
-        self.min_interval = max(0.0, min_interval)
-        self.timeout = timeout
-        self.retries = max(0, retries)
-        self.backoff = max(0.0, backoff)
-        self.max_retry_after = max(0.0, max_retry_after)
-        self._sleep = sleep
-        self._monotonic = monotonic
-        self._last_request: float | None = None
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(timeout),
-            headers={"User-Agent": f"paperfeed/{__version__} (self-hosted daily papers; OAI-PMH harvester)"},
-            follow_redirects=True,
+        self._fetcher = PoliteFetcher(
+            base_url,
+            purpose="OAI-PMH harvester",
+            min_interval=min_interval,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            max_retry_after=max_retry_after,
+            sleep=sleep,
+            monotonic=monotonic,
         )
+        self.base_url = base_url
 
     def close(self) -> None:
-        self._http.close()
+        self._fetcher.close()
 
     def __enter__(self) -> OaiClient:
         return self
@@ -380,49 +360,23 @@ class OaiClient:
             yield page
 
     # ------------------------------------------------------------ transport
-    def _wait(self, seconds: float) -> None:
-        if seconds > 0:
-            self._sleep(seconds)
-
     def _get(self, params: dict[str, str]) -> bytes:
-        last_problem = "no answer"
-        delay = 0.0
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self._wait(delay)
-            if self._last_request is not None:
-                self._wait(self._last_request + self.min_interval - self._monotonic())
-            delay = self.backoff * 2**attempt
-            try:
-                response = self._http.get(self.base_url, params=params)
-            except httpx.TimeoutException:
-                last_problem = f"no answer within {self.timeout:g} s"
-                continue
-            except httpx.HTTPError as exc:
-                last_problem = f"connection failed ({type(exc).__name__})"
-                continue
-            finally:
-                self._last_request = self._monotonic()
-            if response.status_code >= 500:
-                last_problem = f"HTTP {response.status_code}"
-                wait = retry_after_seconds(response.headers.get("Retry-After"))
-                if wait is not None:  # the repository says when to come back (arXiv: 503 + Retry-After)
-                    delay = min(wait, self.max_retry_after)
-                continue
-            body = response.content
-            if len(body) > MAX_RESPONSE_BYTES:
-                raise OaiBadResponse("the OAI-PMH server answered an unexpectedly large document")
-            if response.status_code >= 400:
-                try:  # some servers send the OAI error document with a 4xx status
-                    parse_page(body)
-                except OaiProtocolError:
-                    raise
-                except OaiBadResponse:
-                    pass
-                raise OaiBadResponse(f"the OAI-PMH server refused the request (HTTP {response.status_code})")
-            return body
-        tries = self.retries + 1
-        raise OaiUnavailable(
-            f"the OAI-PMH server is unavailable: {last_problem} after {tries} attempt{'s' * (tries > 1)}. "
-            "Try again later (the harvest resumes from its last stored page)."
-        )
+        try:
+            response = self._fetcher.get(params)
+        except FetchGaveUp as exc:
+            raise OaiUnavailable(
+                f"the OAI-PMH server is unavailable: {exc.describe()}. "
+                "Try again later (the harvest resumes from its last stored page)."
+            ) from None
+        body = response.content
+        if len(body) > MAX_RESPONSE_BYTES:
+            raise OaiBadResponse("the OAI-PMH server answered an unexpectedly large document")
+        if response.status_code >= 400:
+            try:  # some servers send the OAI error document with a 4xx status
+                parse_page(body)
+            except OaiProtocolError:
+                raise
+            except OaiBadResponse:
+                pass
+            raise OaiBadResponse(f"the OAI-PMH server refused the request (HTTP {response.status_code})")
+        return body
