@@ -13,6 +13,10 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# A developer's own instance settings (database URL, SMTP server, data dir...) must never reach
+# the tests or the CLI subprocesses they start: only the test-control variables stay.
+for _name in [n for n in os.environ if n.startswith("PAPERFEED_") and not n.startswith("PAPERFEED_TEST_")]:
+    del os.environ[_name]
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 FIXTURES = Path(__file__).parent / "fixtures"

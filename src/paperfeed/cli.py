@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 import orjson
+from sqlalchemy.exc import OperationalError
 
 from paperfeed.config import Settings
 from paperfeed.errors import PaperfeedError
@@ -486,6 +487,10 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except PaperfeedError as exc:
         click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    except OperationalError as exc:  # unreachable database, wrong credentials, disk full...
+        reason = (str(exc.orig if exc.orig is not None else exc).strip().splitlines() or ["unknown"])[0]
+        click.echo(f"error: the database is unavailable: {reason}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

@@ -85,3 +85,16 @@ def test_db_upgrade_is_idempotent(data_dir):
     assert run(data_dir, "db", "upgrade").returncode == 0
     assert run(data_dir, "db", "upgrade").returncode == 0
     assert (data_dir / "paperfeed.db").exists()
+
+
+def test_unreachable_database_is_a_one_line_error(data_dir):
+    result = run(
+        data_dir,
+        "db",
+        "upgrade",
+        env={"PAPERFEED_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"},
+    )
+    assert result.returncode == 1
+    assert (
+        result.stderr.startswith("error: the database is unavailable:") and "Traceback" not in result.stderr
+    )
