@@ -146,12 +146,12 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target[:2000]
 
 
-def _redirect(url: str) -> RedirectResponse:
+def redirect_to(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def _login_redirect(next_url: str) -> RedirectResponse:
-    return _redirect("/login?next=" + quote(next_url, safe="/"))
+def login_redirect(next_url: str) -> RedirectResponse:
+    return redirect_to("/login?next=" + quote(next_url, safe="/"))
 
 
 def _rate_limited(request: Request, exc: RateLimited, template: str, context: dict) -> Response:
@@ -186,7 +186,7 @@ def signup(
     except (InvalidInput, Conflict) as exc:
         return render(request, "signup.html", {**context, "error": exc.message}, status=exc.http_status)
     token = svc.accounts.create_session(account.id, replaces=request.cookies.get(SESSION_COOKIE))
-    response = _redirect(safe_next(next))
+    response = redirect_to(safe_next(next))
     _set_session_cookie(request, response, token)
     return response
 
@@ -213,7 +213,7 @@ def login(
         return render(request, "login.html", {**context, "error": exc.message}, status=401)
     # a brand-new session id at every sign-in (the old one, if any, is ended): no session fixation
     token = svc.accounts.create_session(account.id, replaces=request.cookies.get(SESSION_COOKIE))
-    response = _redirect(safe_next(next))
+    response = redirect_to(safe_next(next))
     _set_session_cookie(request, response, token)
     return response
 
@@ -221,7 +221,7 @@ def login(
 @router.post("/logout", dependencies=[Depends(require_csrf)])
 def logout(request: Request, svc=Depends(services)) -> Response:
     svc.accounts.end_session(request.cookies.get(SESSION_COOKIE))
-    response = _redirect("/")
+    response = redirect_to("/")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -229,7 +229,7 @@ def logout(request: Request, svc=Depends(services)) -> Response:
 @router.get("/logout")
 def logout_page(request: Request) -> Response:
     if current_user(request) is None:
-        return _redirect("/")
+        return redirect_to("/")
     return render(request, "logout.html", {"active": None})
 
 
@@ -245,7 +245,7 @@ def _settings_page(request: Request, svc, account: Account, *, status: int = 200
 def settings_page(request: Request, svc=Depends(services)) -> Response:
     account = current_user(request)
     if account is None:
-        return _login_redirect("/settings")
+        return login_redirect("/settings")
     return _settings_page(request, svc, account)
 
 
@@ -258,7 +258,7 @@ def change_password(
 ) -> Response:
     account = current_user(request)
     if account is None:
-        return _login_redirect("/settings")
+        return login_redirect("/settings")
     try:
         svc.accounts.change_password(
             account, current_password, new_password, keep_session=request.cookies.get(SESSION_COOKIE)
@@ -272,7 +272,7 @@ def change_password(
 def create_token(request: Request, svc=Depends(services), name: Annotated[str, Form()] = "") -> Response:
     account = current_user(request)
     if account is None:
-        return _login_redirect("/settings")
+        return login_redirect("/settings")
     token = svc.accounts.create_token(account, name)
     return _settings_page(request, svc, account, new_token=token)
 
@@ -281,7 +281,7 @@ def create_token(request: Request, svc=Depends(services), name: Annotated[str, F
 def revoke_token(request: Request, token_id: int, svc=Depends(services)) -> Response:
     account = current_user(request)
     if account is None:
-        return _login_redirect("/settings")
+        return login_redirect("/settings")
     try:
         svc.accounts.revoke_token(account, token_id)
     except NotFound as exc:
@@ -295,13 +295,13 @@ def delete_account(
 ) -> Response:
     account = current_user(request)
     if account is None:
-        return _login_redirect("/settings")
+        return login_redirect("/settings")
     try:
         svc.accounts.delete_account(account, password)
     except AuthenticationFailed as exc:
         return _settings_page(request, svc, account, status=400, delete_error=exc.message)
     request.state.pf_user = None
-    response = _redirect("/")
+    response = redirect_to("/")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -319,25 +319,44 @@ def upvote_form(
     back = safe_next(next, f"/papers/{arxiv_id}")
     account = current_user(request)
     if account is None:
-        return _login_redirect(back)
+        return login_redirect(back)
     svc.votes.set_vote(account, arxiv_id, action != "down")
-    return _redirect(back)
+    return redirect_to(back)
+
+
+def bearer_account(request: Request) -> Account | None:
+    """The account of the ``Authorization: Bearer`` header; ``None`` when the request has none.
+
+    Any other scheme, or an unknown or revoked token, is :class:`NotAuthenticated`.
+    """
+    header = request.headers.get("authorization", "")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    svc = request.app.state.services
+    account = svc.accounts.token_account(token.strip()) if scheme.lower() == "bearer" else None
+    if account is None:
+        raise NotAuthenticated("Invalid or revoked API token.")
+    return account
 
 
 def api_account(request: Request) -> Account:
     """The caller of a write API: a Bearer token (no CSRF), or the session cookie + ``X-CSRF-Token``."""
-    svc = request.app.state.services
-    header = request.headers.get("authorization", "")
-    if header:
-        scheme, _, token = header.partition(" ")
-        account = svc.accounts.token_account(token.strip()) if scheme.lower() == "bearer" else None
-        if account is None:
-            raise NotAuthenticated("Invalid or revoked API token.")
+    account = bearer_account(request)
+    if account is not None:
         return account
     account = current_user(request)
     if account is None:
         raise NotAuthenticated()
     check_csrf(request, request.headers.get(CSRF_HEADER))
+    return account
+
+
+def reader_account(request: Request) -> Account:
+    """The caller of a read API: a Bearer token, or the session cookie (no CSRF for reads)."""
+    account = bearer_account(request) or current_user(request)
+    if account is None:
+        raise NotAuthenticated()
     return account
 
 

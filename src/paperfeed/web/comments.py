@@ -21,9 +21,15 @@ from starlette.responses import RedirectResponse, Response
 
 from paperfeed.community.accounts import Account
 from paperfeed.community.comments import CommentView
-from paperfeed.community.errors import NotAuthenticated
 from paperfeed.errors import PaperfeedError
-from paperfeed.web.auth import api_account, current_user, require_csrf
+from paperfeed.web.auth import (
+    api_account,
+    bearer_account,
+    current_user,
+    login_redirect,
+    redirect_to,
+    require_csrf,
+)
 from paperfeed.web.deps import services
 from paperfeed.web.fragments import fragment_response, wants_fragment
 from paperfeed.web.responses import json_response
@@ -96,14 +102,7 @@ def discussion_context(request: Request, svc, arxiv_id: str) -> dict[str, Any]:
 
 def _optional_viewer(request: Request, svc) -> Account | None:
     """The reader of a GET: a Bearer token's account, else the session's, else nobody."""
-    header = request.headers.get("authorization", "")
-    if header:
-        scheme, _, token = header.partition(" ")
-        account = svc.accounts.token_account(token.strip()) if scheme.lower() == "bearer" else None
-        if account is None:
-            raise NotAuthenticated("Invalid or revoked API token.")
-        return account
-    return current_user(request)
+    return bearer_account(request) or current_user(request)
 
 
 # --------------------------------------------------------------------------- JSON API
@@ -149,10 +148,6 @@ def api_report_comment(
 
 
 # --------------------------------------------------------------------------- HTML forms
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
 def paper_anchor(arxiv_id: str, comment_id: int | None = None) -> str:
     """``/papers/{id}#comment-N`` (or ``#discussion``)."""
     anchor = f"comment-{comment_id}" if comment_id is not None else "discussion"
@@ -162,7 +157,7 @@ def paper_anchor(arxiv_id: str, comment_id: int | None = None) -> str:
 def _signed_in(request: Request, back: str) -> Account | RedirectResponse:
     account = current_user(request)
     if account is None:
-        return _redirect("/login?next=" + quote(back.split("#")[0], safe="/"))
+        return login_redirect(back.split("#")[0])
     return account
 
 
@@ -226,7 +221,7 @@ def post_comment_form(
     if wants_fragment(request):
         notice = "Reply posted." if parent_id is not None else "Comment posted."
         return thread_fragment(request, svc, comment.arxiv_id, focus=comment.id, notice=notice)
-    return _redirect(paper_anchor(comment.arxiv_id, comment.id))
+    return redirect_to(paper_anchor(comment.arxiv_id, comment.id))
 
 
 @router.post("/comments/{comment_id}/edit", dependencies=[Depends(require_csrf)])
@@ -242,7 +237,7 @@ def edit_comment_form(
         return _form_error(request, svc, _comment_of(svc, comment_id, account), exc)
     if wants_fragment(request):
         return thread_fragment(request, svc, comment.arxiv_id, focus=comment.id, notice="Comment updated.")
-    return _redirect(paper_anchor(comment.arxiv_id, comment.id))
+    return redirect_to(paper_anchor(comment.arxiv_id, comment.id))
 
 
 @router.post("/comments/{comment_id}/delete", dependencies=[Depends(require_csrf)])
@@ -256,7 +251,7 @@ def delete_comment_form(request: Request, comment_id: int, svc=Depends(services)
         return _form_error(request, svc, _comment_of(svc, comment_id, account), exc)
     if wants_fragment(request):
         return thread_fragment(request, svc, comment.arxiv_id, focus=comment.id, notice="Comment deleted.")
-    return _redirect(paper_anchor(comment.arxiv_id, comment.id))
+    return redirect_to(paper_anchor(comment.arxiv_id, comment.id))
 
 
 @router.post("/comments/{comment_id}/report", dependencies=[Depends(require_csrf)])
@@ -267,4 +262,4 @@ def report_comment_form(
     if isinstance(account, Response):
         return account
     result = svc.moderation.report(account, comment_id, reason)
-    return _redirect(paper_anchor(result.arxiv_id, result.comment_id))
+    return redirect_to(paper_anchor(result.arxiv_id, result.comment_id))

@@ -13,15 +13,21 @@ Library responses are personal: always ``Cache-Control: private, no-store``.
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from paperfeed.community.accounts import Account
-from paperfeed.community.errors import NotAuthenticated
 from paperfeed.community.library import SavedPaper, check_format
-from paperfeed.web.auth import api_account, current_user, require_csrf, safe_next
+from paperfeed.web.auth import (
+    api_account,
+    current_user,
+    login_redirect,
+    reader_account,
+    redirect_to,
+    require_csrf,
+    safe_next,
+)
 from paperfeed.web.deps import services
 from paperfeed.web.errors import error_response
 from paperfeed.web.responses import json_response
@@ -45,14 +51,6 @@ SUFFIXES = {"bib": "bibtex", "ris": "ris", "json": "json", "csl.json": "csljson"
 
 
 # --------------------------------------------------------------------------- helpers
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def _login_redirect(next_url: str) -> RedirectResponse:
-    return _redirect("/login?next=" + quote(next_url, safe="/"))
-
-
 def _library_saved(request: Request, arxiv_id: str) -> bool:
     """Template helper: is ``arxiv_id`` in the signed-in user's library (one query per page)."""
     user = current_user(request)
@@ -99,16 +97,6 @@ def export_response(svc, account: Account, fmt: str, *, download: bool) -> Respo
     return Response(svc.library.export_text(account, fmt).encode("utf-8"), media_type=media, headers=headers)
 
 
-def reader_account(request: Request) -> Account:
-    """The caller of a read API: a Bearer token, or the session cookie (no CSRF for reads)."""
-    if request.headers.get("authorization"):
-        return api_account(request)
-    account = current_user(request)
-    if account is None:
-        raise NotAuthenticated()
-    return account
-
-
 # --------------------------------------------------------------------------- API
 @api_router.put("/api/library/{arxiv_id:path}", tags=["library"], summary="Save a paper to your library")
 def api_save(arxiv_id: str, svc=Depends(services), account: Account = Depends(api_account)) -> Response:
@@ -140,7 +128,7 @@ def library_page(
 ) -> Response:
     account = current_user(request)
     if account is None:
-        return _login_redirect("/library" + (f"?p={p}" if p else ""))
+        return login_redirect("/library" + (f"?p={p}" if p else ""))
     page = svc.library.page(account, page=p, page_size=PAGE_SIZE)
     request.state.pf_saved_ids = {s.item.arxiv_id for s in page.papers} | svc.library.saved_ids(account)
     context = {
@@ -156,7 +144,7 @@ def library_page(
 def library_export(request: Request, suffix: str, svc=Depends(services)) -> Response:
     account = current_user(request)
     if account is None:
-        return _login_redirect(f"/library/export.{suffix}")
+        return login_redirect(f"/library/export.{suffix}")
     fmt = SUFFIXES.get(suffix)
     if fmt is None:
         return error_response(request, 404, "not_found", f"no export format {suffix[:40]!r}")
@@ -175,6 +163,6 @@ def save_form(
     back = safe_next(next, f"/papers/{arxiv_id}")
     account = current_user(request)
     if account is None:
-        return _login_redirect(back)
+        return login_redirect(back)
     svc.library.set_saved(account, arxiv_id, action != "remove")
-    return _redirect(back)
+    return redirect_to(back)

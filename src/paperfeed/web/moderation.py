@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from paperfeed.community.accounts import Account
 from paperfeed.community.moderation import require_admin
-from paperfeed.web.auth import current_user, require_csrf, safe_next
+from paperfeed.web.auth import current_user, login_redirect, redirect_to, require_csrf, safe_next
 from paperfeed.web.comments import paper_anchor
 from paperfeed.web.deps import services
 from paperfeed.web.templating import render
@@ -24,15 +24,11 @@ router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
 def _admin(request: Request, back: str) -> Account | RedirectResponse:
     """The signed-in admin; a sign-in redirect when signed out; 403 (``Forbidden``) for others."""
     account = current_user(request)
     if account is None:
-        return _redirect("/login?next=" + quote(back, safe="/"))
+        return login_redirect(back)
     return require_admin(account)
 
 
@@ -68,7 +64,7 @@ def resolve_report(
     if isinstance(admin, Response):
         return admin
     svc.moderation.resolve(admin, report_id, {"hide": "hidden", "dismiss": "dismissed"}.get(action, action))
-    return _redirect("/admin/reports")
+    return redirect_to("/admin/reports")
 
 
 @router.post("/admin/comments/{comment_id}/{action}", dependencies=[Depends(require_csrf)])
@@ -85,7 +81,7 @@ def hide_comment(
     if action not in ("hide", "unhide"):
         return render(request, "error.html", {"status": 404, "message": "no such action"}, status=404)
     arxiv_id = svc.moderation.set_comment_hidden(admin, comment_id, action == "hide")
-    return _redirect(safe_next(next, paper_anchor(arxiv_id, comment_id)))
+    return redirect_to(safe_next(next, paper_anchor(arxiv_id, comment_id)))
 
 
 @router.post("/admin/papers/{action}", dependencies=[Depends(require_csrf)])
@@ -99,7 +95,7 @@ def hide_paper(
         return render(request, "error.html", {"status": 404, "message": "no such action"}, status=404)
     paper_id = svc.moderation.set_paper_hidden(admin, arxiv_id, action == "hide")
     verb = "hidden" if action == "hide" else "visible again"
-    return _redirect("/admin?notice=" + quote(f"Paper {paper_id} is {verb}."))
+    return redirect_to("/admin?notice=" + quote(f"Paper {paper_id} is {verb}."))
 
 
 @router.post("/admin/users/{action}", dependencies=[Depends(require_csrf)])
@@ -121,4 +117,4 @@ def ban_user(
         message = f"{username} may sign in again."
     else:
         return render(request, "error.html", {"status": 404, "message": "no such action"}, status=404)
-    return _redirect("/admin?notice=" + quote(message))
+    return redirect_to("/admin?notice=" + quote(message))

@@ -17,14 +17,21 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Form, Query, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from paperfeed.community.accounts import Account
-from paperfeed.community.errors import NotAuthenticated
 from paperfeed.community.follows import QUERY_MODES, Follow, TooManyFollows
 from paperfeed.errors import InvalidInput, NotFound
 from paperfeed.web.atom import atom_feed
-from paperfeed.web.auth import api_account, current_user, require_csrf, safe_next
+from paperfeed.web.auth import (
+    api_account,
+    current_user,
+    login_redirect,
+    reader_account,
+    redirect_to,
+    require_csrf,
+    safe_next,
+)
 from paperfeed.web.deps import services
 from paperfeed.web.fragments import fragment_response, wants_fragment
 from paperfeed.web.responses import json_response
@@ -39,22 +46,6 @@ FEED_LIMIT = 50
 
 
 # --------------------------------------------------------------------------- helpers
-def reader_account(request: Request) -> Account:
-    """The caller of a read API: a Bearer token, or the session cookie (no CSRF for reads)."""
-    svc = request.app.state.services
-    header = request.headers.get("authorization", "")
-    if header:
-        scheme, _, token = header.partition(" ")
-        account = svc.accounts.token_account(token.strip()) if scheme.lower() == "bearer" else None
-        if account is None:
-            raise NotAuthenticated("Invalid or revoked API token.")
-        return account
-    account = current_user(request)
-    if account is None:
-        raise NotAuthenticated()
-    return account
-
-
 def follow_json(follow: Follow) -> dict:
     data = {"kind": follow.kind, "value": follow.value, "createdAt": follow.created_at.isoformat() + "Z"}
     if follow.mode:
@@ -71,10 +62,6 @@ def recommendation_json(rec) -> dict:
 
 def _recommendations(svc, user_id: int, limit: int):
     return svc.recommendations.for_user(user_id, since=svc.recommendations.default_since(), limit=limit)
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _private(response: Response) -> Response:
@@ -161,7 +148,7 @@ def _following_page(request: Request, svc, account: Account, *, status: int = 20
 def following_page(request: Request, svc=Depends(services)) -> Response:
     account = current_user(request)
     if account is None:
-        return _redirect("/login?next=/following")
+        return login_redirect("/following")
     return _following_page(request, svc, account)
 
 
@@ -177,7 +164,7 @@ def follow_form(
 ) -> Response:
     account = current_user(request)
     if account is None:
-        return _redirect("/login?next=/following")
+        return login_redirect("/following")
     try:
         follow, _ = svc.follows.follow(account.id, kind, value, mode or None)
     except (InvalidInput, TooManyFollows) as exc:
@@ -199,7 +186,7 @@ def follow_form(
         return _follow_fragment(
             request, follow.kind, follow.value, label, mode, next, fragment_status=f"Following {shown}."
         )
-    return _redirect(safe_next(next, "/following"))
+    return redirect_to(safe_next(next, "/following"))
 
 
 @router.post("/following/remove", dependencies=[Depends(require_csrf)])
@@ -214,7 +201,7 @@ def unfollow_form(
 ) -> Response:
     account = current_user(request)
     if account is None:
-        return _redirect("/login?next=/following")
+        return login_redirect("/following")
     try:
         svc.follows.unfollow(account.id, kind, value)
     except InvalidInput as exc:
@@ -235,7 +222,7 @@ def unfollow_form(
         return _follow_fragment(
             request, kind, value, label, mode, next, fragment_status=f"Stopped following {shown}."
         )
-    return _redirect(safe_next(next, "/following"))
+    return redirect_to(safe_next(next, "/following"))
 
 
 @router.post("/following/feed-token", dependencies=[Depends(require_csrf)])
@@ -245,7 +232,7 @@ def feed_token_form(
     """Create/rotate (``action=create``) or revoke (``action=revoke``) the personal feed token."""
     account = current_user(request)
     if account is None:
-        return _redirect("/login?next=/following")
+        return login_redirect("/following")
     if action == "revoke":
         svc.feed_tokens.revoke(account.id)
         return _following_page(request, svc, account, notice="Personal feed link revoked.")

@@ -23,9 +23,17 @@ from pydantic import BaseModel, Field
 from starlette.responses import RedirectResponse, Response
 
 from paperfeed.community.accounts import Account
-from paperfeed.community.errors import NotAuthenticated, RateLimited
+from paperfeed.community.errors import RateLimited
 from paperfeed.errors import InvalidInput
-from paperfeed.web.auth import CSRF_HEADER, SESSION_COOKIE, check_csrf, client_ip, current_user, require_csrf
+from paperfeed.web.auth import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    bearer_account,
+    check_csrf,
+    client_ip,
+    current_user,
+    require_csrf,
+)
 from paperfeed.web.deps import services
 from paperfeed.web.responses import json_response
 from paperfeed.web.templating import render
@@ -48,13 +56,8 @@ class SubscribeBody(BaseModel):
 
 def _optional_account(request: Request) -> Account | None:
     """The caller's account for the API: Bearer token, or session cookie with a valid CSRF header."""
-    svc = request.app.state.services
-    header = request.headers.get("authorization", "")
-    if header:
-        scheme, _, token = header.partition(" ")
-        account = svc.accounts.token_account(token.strip()) if scheme.lower() == "bearer" else None
-        if account is None:
-            raise NotAuthenticated("Invalid or revoked API token.")
+    account = bearer_account(request)
+    if account is not None:
         return account
     if request.cookies.get(SESSION_COOKIE) and request.headers.get(CSRF_HEADER):
         account = current_user(request)
