@@ -92,35 +92,6 @@ def _vector_index(settings: Settings):
     return VectorIndex(settings.index_dir)
 
 
-def _update_vectors(settings: Settings, engine, *, rebuild: bool = False, device: str | None = None) -> None:
-    """Embed new or changed papers (loads the model; one embedder per instance at a time)."""
-    from paperfeed.errors import InvalidInput
-    from paperfeed.progress import reporter
-    from paperfeed.search.semantic import indexer_lock, load_embedder
-    from paperfeed.search.vector_indexer import update_vector_index
-
-    if not settings.semantic_search:
-        click.echo("vector index: skipped (PAPERFEED_SEMANTIC_SEARCH is off)", err=True)
-        return
-    with indexer_lock(settings.index_dir) as held:
-        if not held:
-            raise InvalidInput("another process is embedding papers for this instance; try again later")
-        embedder = load_embedder(settings, device=device)
-        with reporter("vector index") as rep:
-            result = update_vector_index(
-                engine,
-                _vector_index(settings),
-                embedder,
-                rebuild=rebuild,
-                progress=lambda done, total: rep.update(done, total),
-            )
-    click.echo(
-        f"vector index: {result.embedded} papers embedded, {result.reused} reused, {result.removed} removed "
-        f"in {result.seconds:.1f}s{' (rebuilt)' if result.rebuilt else ''}, cursor {result.cursor}",
-        err=True,
-    )
-
-
 # --------------------------------------------------------------------------- serve / db
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -151,7 +122,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
 
 
 def _start_background_indexer(settings: Settings, engine):
-    """One thread in this process embeds new papers every ``vector_index_interval_seconds``.
+    """One thread in this process embeds new papers (as one more embedding worker) and brings the
+    vector index up to date from the database every ``vector_index_interval_seconds``.
 
     With ``--workers 1`` this is the serving process; with more, it is uvicorn's supervisor
     (which does not serve), so the model is loaded once, not once per worker.
@@ -174,6 +146,7 @@ def _start_background_indexer(settings: Settings, engine):
         settings.index_dir,
         interval=settings.vector_index_interval_seconds,
         model=configured_model_name(settings),
+        claim_seconds=settings.embed_claim_seconds,
     ).start()
 
 
@@ -282,54 +255,31 @@ def ingest_hf_daily(ctx: click.Context, path: Path, on_error: str, resume: bool,
 @click.option("--rebuild", is_flag=True, help="Build from scratch and swap in atomically.")
 @click.option("--no-vectors", is_flag=True, help="Only the keyword index (does not load the model).")
 @click.option(
+    "--no-embed",
+    is_flag=True,
+    help="Embed nothing here: bring the vector index up to date from the database's vectors "
+    "(never loads the model).",
+)
+@click.option(
     "--device",
     type=click.Choice(["cpu", "cuda"]),
     default=None,
     help="Embed on this device (default: PAPERFEED_EMBEDDING_DEVICE); cuda needs onnxruntime-gpu.",
 )
 @click.pass_context
-def index(ctx: click.Context, rebuild: bool, no_vectors: bool, device: str | None) -> None:
-    """Bring the search indexes (keyword, then vectors) up to date with the database."""
+def index(ctx: click.Context, rebuild: bool, no_vectors: bool, no_embed: bool, device: str | None) -> None:
+    """Bring the search indexes (keyword, then vectors) up to date with the database.
+
+    Vectors: papers that need one are embedded in this process (as one more embedding worker,
+    sharing the work with any `paperfeed embed work`), then this node's vector index follows the
+    database's vectors."""
+    from paperfeed.commands.embed import update_vectors
+
     settings = _settings(ctx)
     engine = _engine(settings)
     _update_index(settings, engine, rebuild=rebuild)
     if not no_vectors:
-        _update_vectors(settings, engine, rebuild=rebuild, device=device)
-
-
-@cli.command()
-@click.option(
-    "--export", "export_path", type=click.Path(path_type=Path), help="Write all vectors to PATH (.npz)."
-)
-@click.option(
-    "--import",
-    "import_path",
-    type=click.Path(path_type=Path, exists=True, dir_okay=False),
-    help="Load vectors from PATH (made by --export, e.g. on a GPU machine).",
-)
-@click.pass_context
-def embed(ctx: click.Context, export_path: Path | None, import_path: Path | None) -> None:
-    """Move paper vectors between instances: embed on a fast machine, import on the server."""
-    from paperfeed.search.semantic import DEFAULT_MODEL_DIM, configured_model_name, load_embedder
-
-    if (export_path is None) == (import_path is None):
-        raise click.UsageError("give exactly one of --export PATH or --import PATH")
-    settings = _settings(ctx)
-    vectors = _vector_index(settings)
-    if export_path is not None:
-        try:
-            count = vectors.export_vectors(export_path)
-        except OSError as exc:
-            raise click.ClickException(f"cannot write {export_path}: {exc.strerror or exc}") from exc
-        click.echo(f"exported {count} vectors ({vectors.model()}) to {export_path}", err=True)
-        return
-    model = configured_model_name(settings)
-    dim = DEFAULT_MODEL_DIM if settings.embedding_model_dir is None else load_embedder(settings).dim
-    count = vectors.import_vectors(import_path, expected_model=model, expected_dim=dim)
-    click.echo(
-        f"imported {count} vectors ({model}); `paperfeed index` embeds only papers they do not cover",
-        err=True,
-    )
+        update_vectors(settings, engine, rebuild=rebuild, embed=not no_embed, device=device)
 
 
 @cli.command()
@@ -455,6 +405,7 @@ def users_token(ctx: click.Context, username: str, name: str) -> None:
 # Commands defined in paperfeed/commands/ (one module per concern), registered here.
 from paperfeed.commands.backup import backup_command, restore_command  # noqa: E402
 from paperfeed.commands.digest import digest_group  # noqa: E402
+from paperfeed.commands.embed import embed_group  # noqa: E402
 from paperfeed.commands.evaluate import eval_group  # noqa: E402
 from paperfeed.commands.harvest import arxiv_command, oai_command  # noqa: E402
 from paperfeed.commands.jobs import jobs_group, scheduler_command  # noqa: E402
@@ -469,6 +420,7 @@ for _command in (
     restore_command,
     eval_group,
     digest_group,
+    embed_group,
     jobs_group,
     scheduler_command,
 ):

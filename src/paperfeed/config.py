@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     vector_index_interval_seconds: float = Field(
         default=60.0, ge=0, description="How often `serve` embeds new papers in the background; 0 = never."
     )
+    embed_claim_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="An embedding worker's claim on a batch expires after this long (a dead worker's "
+        "papers are then claimed again); must exceed the time one batch takes.",
+    )
 
     session_days: int = Field(default=30, ge=1, description="A sign-in lasts this many days.")
     argon2_time_cost: int = Field(default=3, ge=1, description="argon2id iterations for passwords.")

@@ -28,6 +28,7 @@ from paperfeed.errors import NotFound
 from paperfeed.ingest.service import ingest_file
 from paperfeed.papers.service import PaperService
 from paperfeed.search.embed import DEFAULT_MODEL_ID, MiniLMEmbedder
+from paperfeed.search.embed_worker import Worker
 from paperfeed.search.indexer import update_keyword_index
 from paperfeed.search.interfaces import SearchFilters
 from paperfeed.search.keyword import TantivyKeywordIndex
@@ -39,7 +40,7 @@ from paperfeed.search.semantic import (
     vectors_behind,
 )
 from paperfeed.search.service import SearchService
-from paperfeed.search.vector_indexer import update_vector_index
+from paperfeed.search.vector_follower import follow_vectors
 from paperfeed.search.vectors import VectorIndex
 from tests.conftest import FIXTURES, TEST_NOW
 
@@ -65,7 +66,9 @@ def instance(tmp_path_factory):
     update_keyword_index(engine, keyword)
     embedder = MiniLMEmbedder(max_length=64)
     vectors = VectorIndex(settings.index_dir, refresh_seconds=0.0)
-    update_vector_index(engine, vectors, embedder)
+    # the production path: a worker stores vectors in the database, the follower indexes them
+    Worker(engine, embedder.name, lambda: embedder).run(until_done=True)
+    follow_vectors(engine, vectors, embedder.name)
     provider = EmbedderProvider.of(embedder)
     service = SearchService.from_settings(
         settings, keyword, PaperService(engine, settings, clock), vectors=vectors, embedder=provider
@@ -260,26 +263,41 @@ def test_background_indexer_runs_only_when_behind_and_unlocked(instance):
     background = BackgroundVectorIndexer(
         instance.engine, instance.vectors, provider, instance.settings.index_dir, interval=3600
     )
-    update_vector_index(instance.engine, instance.vectors, instance.embedder)  # catch up earlier edits
+    # catch up earlier edits
+    Worker(instance.engine, DEFAULT_MODEL_ID, lambda: instance.embedder).run(until_done=True)
+    follow_vectors(instance.engine, instance.vectors, DEFAULT_MODEL_ID)
     # up to date: the model is not even loaded
     assert background.run_once() is False and not calls
     assert not vectors_behind(instance.engine, instance.vectors, DEFAULT_MODEL_ID)
     assert vectors_behind(instance.engine, instance.vectors, "another-model")  # model changed
-    _set_paper(instance.engine, GESTURE_PAPER)  # a change without new text
+    # a change without new text: verified and followed, still without the model
+    _set_paper(instance.engine, GESTURE_PAPER)
+    assert vectors_behind(instance.engine, instance.vectors, DEFAULT_MODEL_ID)
     with indexer_lock(instance.settings.index_dir) as held:
         assert held
         assert background.run_once() is False  # another embedder holds the lock
-    cursor = instance.vectors.cursor()
+    assert background.run_once() is True and not calls
+    # new text: the thread embeds it (loading the model now) and the index follows
+    original = instance.service.papers.paper(GESTURE_PAPER).paper.title
+    _set_paper(instance.engine, GESTURE_PAPER, title=original + " (revisited)")
+    cursor = instance.vectors.cursor_state()
     background.start()
     try:
         for _ in range(200):
-            if background.runs:
+            if background.runs > 1:
                 break
             time.sleep(0.05)
     finally:
         background.stop(timeout=5)
-    assert background.runs == 1 and calls == [1] and instance.vectors.cursor() > cursor
+    assert background.runs == 2 and calls == [1] and instance.vectors.cursor_state() != cursor
     assert instance.vectors.vector_of(GESTURE_PAPER) is not None
+    assert not vectors_behind(instance.engine, instance.vectors, DEFAULT_MODEL_ID)
+    _set_paper(instance.engine, GESTURE_PAPER, title=original)
+    again = BackgroundVectorIndexer(
+        instance.engine, instance.vectors, provider, instance.settings.index_dir, interval=3600
+    )
+    assert again.run_once() is True and calls == [1]
+    assert not vectors_behind(instance.engine, instance.vectors, DEFAULT_MODEL_ID)
 
 
 # ------------------------------------------------------------------ the command line
@@ -299,12 +317,20 @@ def test_embed_export_import_round_trip(instance, tmp_path):
     result = _cli(instance.settings.data_dir, "embed", "--export", str(exported))
     assert result.returncode == 0, result.stderr
     target = tmp_path / "other"
+    for kind, path in (
+        ("arxiv-snapshot", FIXTURES / "snapshot_300.jsonl.gz"),
+        ("hf-daily", FIXTURES / "hf_daily"),
+    ):
+        assert _cli(target, "ingest", kind, str(path), "--no-index").returncode == 0
     result = _cli(target, "embed", "--import", str(exported))
+    assert result.returncode == 0, result.stderr
+    # the vectors are in the other instance's database: its index follows them, no model needed
+    result = _cli(target, "index", "--no-embed")
     assert result.returncode == 0, result.stderr
     imported = VectorIndex(target / "index", refresh_seconds=0.0)
     assert imported.num_docs() == instance.vectors.num_docs() and imported.model() == DEFAULT_MODEL_ID
     np.testing.assert_allclose(
-        imported.vector_of(GESTURE_PAPER), instance.vectors.vector_of(GESTURE_PAPER), atol=1e-6
+        imported.vector_of(GESTURE_PAPER), instance.vectors.vector_of(GESTURE_PAPER), atol=1e-3
     )
     # files of another model or dimension: one line, exit 1, no traceback
     for name, model, dim in (("model.npz", "another-model", 384), ("dim.npz", DEFAULT_MODEL_ID, 8)):
@@ -329,7 +355,11 @@ def test_index_no_vectors_does_not_load_the_model(tmp_path):
     result = _cli(data_dir, "index", "--no-vectors", PAPERFEED_EMBEDDING_MODEL_DIR=nowhere)
     assert result.returncode == 0, result.stderr
     assert "keyword index" in result.stderr and "vector index" not in result.stderr
+    # nothing to embed: the model is not loaded either
     result = _cli(data_dir, "index", PAPERFEED_EMBEDDING_MODEL_DIR=nowhere)
+    assert result.returncode == 0, result.stderr
+    # a worker loads the model first: a missing one is a one-line error
+    result = _cli(data_dir, "embed", "work", "--until-done", PAPERFEED_EMBEDDING_MODEL_DIR=nowhere)
     assert result.returncode == 1 and "embedding model file not found" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -338,13 +368,17 @@ def test_index_no_vectors_does_not_load_the_model(tmp_path):
     "CUDAExecutionProvider" in __import__("onnxruntime").get_available_providers(),
     reason="this machine can embed on a GPU",
 )
-def test_index_on_cuda_without_a_gpu_runtime_is_a_clear_error(tmp_path):
+def test_embedding_on_cuda_without_a_gpu_runtime_is_a_clear_error(tmp_path):
     data_dir = tmp_path / "instance"
-    result = _cli(data_dir, "index", "--device", "cuda")
+    result = _cli(data_dir, "embed", "work", "--until-done", "--device", "cuda")
     assert result.returncode == 1
     assert "onnxruntime-gpu" in result.stderr and "Traceback" not in result.stderr
-    result = _cli(data_dir, "index", PAPERFEED_EMBEDDING_DEVICE="cuda")
+    result = _cli(data_dir, "embed", "work", "--until-done", PAPERFEED_EMBEDDING_DEVICE="cuda")
     assert result.returncode == 1 and "onnxruntime-gpu" in result.stderr
+    # `paperfeed index` loads it only when a paper needs embedding
+    assert _cli(data_dir, "ingest", "arxiv-snapshot", str(FIXTURES / "snapshot_300.jsonl.gz")).returncode == 0
+    result = _cli(data_dir, "index", "--device", "cuda")
+    assert result.returncode == 1 and "onnxruntime-gpu" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_cli_search_modes(instance):

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -376,3 +377,39 @@ class JobLease(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_success_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class PaperVector(Base):
+    """A paper's embedding for one model: the source of truth every node's vector index follows.
+
+    ``content_hash`` is the signed 64-bit hash of the embedded text (``document_text``);
+    ``paper_seq`` the paper's ``change_seq`` the row was computed or last verified for (a paper
+    whose ``change_seq`` is newer is work for an embedding worker); ``vector_seq`` comes from the
+    ``vector_change`` counter, bumped whenever the vector or hash changes, so nodes follow new
+    vectors by a cursor. ``vector`` is ``dim`` little-endian float16 values.
+    """
+
+    __tablename__ = "paper_vectors"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    content_hash: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    dim: Mapped[int] = mapped_column(Integer, nullable=False)
+    vector: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    paper_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    vector_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+    __table_args__ = (Index("ix_paper_vectors_model_seq", "model", "vector_seq"),)
+
+
+class EmbedClaim(Base):
+    """An embedding worker's claim on a paper (``db.vectors_store``): live until ``claimed_until``;
+    a claim of a worker that died expires and the paper is claimed again."""
+
+    __tablename__ = "embed_claims"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    worker: Mapped[str] = mapped_column(String(200), nullable=False)
+    claimed_until: Mapped[datetime] = mapped_column(DateTime, nullable=False)

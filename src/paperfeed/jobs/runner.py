@@ -64,18 +64,32 @@ def update_indexes(settings: Settings, engine: Engine, *, vectors: bool = True) 
     ]
     if not vectors or not settings.semantic_search:
         return lines
-    from paperfeed.search.semantic import indexer_lock, load_embedder
-    from paperfeed.search.vector_indexer import update_vector_index
+    from paperfeed.search.embed_worker import Worker
+    from paperfeed.search.semantic import configured_model_name, indexer_lock, load_embedder
+    from paperfeed.search.vector_follower import follow_vectors
     from paperfeed.search.vectors import VectorIndex
+
+    model = configured_model_name(settings)
+    vector_index = VectorIndex(settings.index_dir)
+    loaded = []
+
+    def embedder():
+        if not loaded:
+            loaded.append(load_embedder(settings))
+        return loaded[0]
 
     with indexer_lock(settings.index_dir) as held:
         if not held:
             lines.append("vector index: skipped (another process is embedding papers)")
             return lines
-        report = update_vector_index(engine, VectorIndex(settings.index_dir), load_embedder(settings))
+        worker = Worker(
+            engine, model, embedder, claim_seconds=settings.embed_claim_seconds, reuse=vector_index
+        )
+        work = worker.run(until_done=True, wait_for_others=False)
+        report = follow_vectors(engine, vector_index, model)
     lines.append(
-        f"vector index: {report.embedded} embedded, {report.reused} reused, {report.removed} removed "
-        f"in {report.seconds:.1f}s"
+        f"vector index: {work.embedded} embedded, {work.verified} unchanged, {work.reused} reused; "
+        f"{report.added} added, {report.removed} removed in {work.seconds + report.seconds:.1f}s"
     )
     return lines
 

@@ -6,9 +6,11 @@ background vector indexer.
   loaded it remembers the error and answers ``None``, so search falls back to keyword search.
 * :class:`QueryVectorCache` keeps the vectors of recent queries (a small LRU).
 * :class:`BackgroundVectorIndexer` is the thread ``paperfeed serve`` starts: every
-  ``interval`` seconds it embeds papers that changed since the vector index's cursor. An
-  exclusive lock file (``<index_dir>/vector-indexer.lock``) makes sure only one embedder runs per
-  instance, whatever the number of server processes or a ``paperfeed index`` from cron.
+  ``interval`` seconds it embeds papers that need a vector as one more embedding worker
+  (``search.embed_worker``: claims in the database) and brings the local vector index up to
+  date from the database (``search.vector_follower``). An exclusive lock file
+  (``<index_dir>/vector-indexer.lock``) makes sure only one such thread runs per data directory,
+  whatever the number of server processes or a ``paperfeed index`` from cron.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import Engine
 
 from paperfeed.config import Settings
+from paperfeed.db.vectors_store import has_work
 from paperfeed.search.embed import DEFAULT_MODEL_ID, Embedder, OnnxEmbedder
 from paperfeed.search.vectors import VectorIndex
 
@@ -163,22 +167,21 @@ def indexer_lock(index_dir: Path):
 
 
 def vectors_behind(engine: Engine, vector_index: VectorIndex, model: str | None = None) -> bool:
-    """Whether papers changed since the vector index's cursor, or the index holds another
-    model's vectors than ``model`` (cheap: no model needed)."""
-    from paperfeed.db.search_store import latest_change_seq
+    """Whether a paper needs a ``model`` vector (work for an embedding worker) or the local index
+    is behind the database's vectors (work for the follower); cheap, and needs no model."""
+    from paperfeed.search.vector_follower import follower_behind
 
+    model = model or DEFAULT_MODEL_ID
     with engine.connect() as conn:
-        latest = latest_change_seq(conn)
-    if not vector_index.exists():
-        return latest > 0
-    stored = vector_index.model()
-    if model is not None and stored is not None and stored != model and vector_index.num_docs():
-        return True
-    return latest > vector_index.cursor()
+        work = has_work(conn, model, now=datetime.now(UTC).replace(tzinfo=None))
+    return work or follower_behind(engine, vector_index, model)
 
 
 class BackgroundVectorIndexer:
-    """A daemon thread that keeps the vector index up to date (see the module doc)."""
+    """A daemon thread that keeps vectors up to date (see the module doc): each round embeds
+    what needs a vector as one more worker (claims in the database, so it shares the work with
+    ``paperfeed embed work`` processes on any machine) and brings the local index up to date
+    from the database every ``follow_every`` papers and at the end."""
 
     def __init__(
         self,
@@ -189,21 +192,26 @@ class BackgroundVectorIndexer:
         *,
         interval: float = 60.0,
         model: str | None = None,
+        claim_seconds: float = 300.0,
+        follow_every: int = 1024,
     ) -> None:
         self.engine = engine
-        self.model = model
+        self.model = model or DEFAULT_MODEL_ID
         self.vector_index = vector_index
         self.provider = provider
         self.index_dir = Path(index_dir)
         self.interval = interval
+        self.claim_seconds = claim_seconds
+        self.follow_every = follow_every
         self.runs = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> bool:
-        """One round; returns whether it updated the index (False: nothing to do, or locked)."""
+        """One round; returns whether it did anything (False: nothing to do, or locked)."""
+        from paperfeed.search.embed_worker import Worker
         from paperfeed.search.keyword import IndexBusy
-        from paperfeed.search.vector_indexer import update_vector_index
+        from paperfeed.search.vector_follower import follow_vectors
 
         if not vectors_behind(self.engine, self.vector_index, self.model):
             return False
@@ -211,11 +219,21 @@ class BackgroundVectorIndexer:
             if not held:
                 log.debug("another process is embedding; skipping this round")
                 return False
-            embedder = self.provider.get()
-            if embedder is None:
-                return False
+            worker = Worker(
+                self.engine,
+                self.model,
+                self.provider.get,
+                claim_seconds=self.claim_seconds,
+                reuse=self.vector_index,
+            )
             try:
-                update_vector_index(self.engine, self.vector_index, embedder)
+                while not self._stop.is_set():
+                    report = worker.run(
+                        until_done=True, wait_for_others=False, stop=self._stop, max_papers=self.follow_every
+                    )
+                    follow_vectors(self.engine, self.vector_index, self.model)
+                    if report.stopped or report.claimed < self.follow_every:
+                        break
             except IndexBusy:
                 return False
         self.runs += 1
@@ -227,8 +245,6 @@ class BackgroundVectorIndexer:
                 self.run_once()
             except Exception:  # keep serving; try again next round
                 log.exception("background vector indexing failed")
-            if self.provider.enabled and self.provider._tried and self.provider.get() is None:
-                return  # the model cannot load: nothing this thread can do
             self._stop.wait(self.interval)
 
     def start(self) -> BackgroundVectorIndexer:

@@ -272,6 +272,21 @@ class VectorIndex:
             return -1
         return int(data.get("change_seq", 0))
 
+    @staticmethod
+    def read_cursor_state(generation: Path) -> dict:
+        """Everything ``cursor.json`` holds (``change_seq`` plus what a writer added, e.g. the
+        database follower's ``vector_seq``); ``{}`` when missing or of another schema."""
+        try:
+            data = orjson.loads((generation / "cursor.json").read_bytes())
+        except FileNotFoundError:
+            return {}
+        return data if data.get("schema") == SCHEMA_VERSION else {}
+
+    def cursor_state(self) -> dict:
+        """:meth:`read_cursor_state` of the current generation."""
+        path = self.current_path()
+        return self.read_cursor_state(path) if path is not None else {}
+
     # ----------------------------------------------------------------- reading
     def generation(self) -> Generation | None:
         """The current generation, reloaded when the ``current`` link moved."""
@@ -527,6 +542,11 @@ class VectorWriter:
         self._seg_dir = {seg.name: base.path for seg in self.segments} if base else {}
         self.next_segment = int(base.manifest.get("next_segment", 1)) if base else 1
         self.cursor = max(index.read_cursor(base.path), 0) if base else 0
+        self.cursor_extra: dict = {
+            k: v
+            for k, v in (index.read_cursor_state(base.path) if base else {}).items()
+            if k not in ("change_seq", "schema")
+        }
         self._pending: dict[str, tuple[np.ndarray, int]] = {}
         self._removed: set[str] = set()
 
@@ -693,7 +713,7 @@ class VectorWriter:
         elif len(segments) > self.index.max_segments:
             self._merge(sorted(segments, key=lambda s: s.live)[: (len(segments) + 1) // 2])
 
-    def _write_state(self, change_seq: int, *, building: bool) -> None:
+    def _write_state(self, change_seq: int, *, building: bool, extra: dict | None = None) -> None:
         target = self._target()
         for seg in self.segments:
             dead_path = target / f"{seg.name}.dead.npy"
@@ -710,24 +730,28 @@ class VectorWriter:
             "building": building,
         }
         write_bytes_atomically(target / "manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-        write_bytes_atomically(
-            target / "cursor.json", orjson.dumps({"change_seq": change_seq, "schema": SCHEMA_VERSION})
-        )
+        if extra is not None:
+            self.cursor_extra = dict(extra)
+        state = {**self.cursor_extra, "change_seq": change_seq, "schema": SCHEMA_VERSION}
+        write_bytes_atomically(target / "cursor.json", orjson.dumps(state))
         self.cursor = change_seq
 
-    def checkpoint(self, change_seq: int | None = None) -> None:
-        """Rebuilds: save progress without publishing. Otherwise the same as :meth:`commit`."""
+    def checkpoint(self, change_seq: int | None = None, *, extra: dict | None = None) -> None:
+        """Rebuilds: save progress without publishing. Otherwise the same as :meth:`commit`.
+
+        ``extra`` replaces the additional keys saved in ``cursor.json`` beside ``change_seq``."""
         if not self.rebuilding:
-            self.commit(change_seq)
+            self.commit(change_seq, extra=extra)
             return
         self._flush()
-        self._write_state(self.cursor if change_seq is None else change_seq, building=True)
+        self._write_state(self.cursor if change_seq is None else change_seq, building=True, extra=extra)
 
-    def commit(self, change_seq: int | None = None) -> None:
-        """Write staged changes and atomically publish them (with the new change cursor)."""
+    def commit(self, change_seq: int | None = None, *, extra: dict | None = None) -> None:
+        """Write staged changes and atomically publish them (with the new change cursor and,
+        when given, the ``extra`` cursor keys)."""
         self._flush()
         self._compact(force=self.rebuilding)
-        self._write_state(self.cursor if change_seq is None else change_seq, building=False)
+        self._write_state(self.cursor if change_seq is None else change_seq, building=False, extra=extra)
         target = self._target()
         with contextlib.suppress(FileNotFoundError):
             (target / BUILDING_MARK).unlink()
