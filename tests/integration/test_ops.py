@@ -55,6 +55,10 @@ def test_metrics_count_requests_by_route_template_and_read_instance_gauges(clien
     assert _metric(body, 'paperfeed_rows{table="papers"}') == papers
     assert _metric(body, 'paperfeed_index_lag_changes{index="keyword"}') == 0
     assert _metric(body, 'paperfeed_mail_outbox{status="pending"}') == 0
+    model = 'model="all-MiniLM-L6-v2-onnx-int8"'
+    assert _metric(body, f'paperfeed_vectors{{{model},state="done"}}') == 0  # nothing embedded here
+    assert _metric(body, f'paperfeed_vectors{{{model},state="pending"}}') == papers
+    assert _metric(body, f'paperfeed_vectors{{{model},state="claimed"}}') == 0
 
 
 def test_json_logs(tmp_path):

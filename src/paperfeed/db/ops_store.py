@@ -1,9 +1,13 @@
-"""Read-only queries for operations: readiness, gauges for ``/metrics``, backup manifests."""
+"""Read-only queries for operations: readiness, gauges for ``/metrics`` (rows, index lag, mail,
+embedding progress), backup manifests."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Connection, func, select, text
 
+from paperfeed.db import vectors_store
 from paperfeed.db.models import Comment, FeedEntry, OutboxMessage, Paper, Subscription, User, Vote
 
 _TABLES = {
@@ -43,3 +47,15 @@ def outbox_by_status(conn: Connection) -> dict[str, int]:
     table = OutboxMessage.__table__
     rows = conn.execute(select(table.c.status, func.count()).group_by(table.c.status)).all()
     return {status: count for status, count in rows}
+
+
+def vector_progress(conn: Connection, model: str, *, now: datetime) -> dict[str, int]:
+    """Embedding progress of ``model``: papers ``done`` / ``pending`` / ``claimed`` and the highest
+    ``vector_seq`` (what an up-to-date vector index follower has reached)."""
+    counts = vectors_store.embed_counts(conn, model, now=now, recent_since=now)
+    return {
+        "done": counts.done,
+        "pending": counts.pending,
+        "claimed": counts.claimed,
+        "latest_vector_seq": vectors_store.latest_model_vector_seq(conn, model),
+    }

@@ -4,14 +4,15 @@ Request metrics come from a small ASGI middleware: a latency histogram and a cou
 *template* (``/papers/{arxiv_id}``, never the raw path, so labels stay bounded), method and
 status. They are per process; with several workers set ``PROMETHEUS_MULTIPROC_DIR`` (an empty,
 writable folder shared by the workers) and every worker's numbers are summed at scrape time.
-Instance gauges (papers, users, comments, index lag, mail outbox) are read from the database at
-scrape time, so every worker reports the same values.
+Instance gauges (papers, users, comments, index lag, mail outbox, vectors done / pending /
+claimed) are read from the database at scrape time, so every worker reports the same values.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends
 from prometheus_client import (
@@ -28,6 +29,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperfeed.db import ops_store
 from paperfeed.ops.health import readiness
+from paperfeed.search.semantic import configured_model_name
+from paperfeed.search.vector_follower import follower_state
 from paperfeed.web.deps import services
 from paperfeed.web.responses import json_response
 
@@ -79,10 +82,12 @@ class InstanceCollector:
 
     def collect(self):
         svc = self.svc
+        model = configured_model_name(svc.settings)
         with svc.engine.connect() as conn:
             counts = ops_store.table_counts(conn)
             latest = ops_store.latest_change_seq(conn)
             outbox = ops_store.outbox_by_status(conn)
+            vectors = ops_store.vector_progress(conn, model, now=datetime.now(UTC).replace(tzinfo=None))
         rows = GaugeMetricFamily("paperfeed_rows", "Rows per table", labels=["table"])
         for table, count in counts.items():
             rows.add_metric([table], count)
@@ -101,11 +106,30 @@ class InstanceCollector:
             vector_cursor = None
         if vector_cursor is not None:
             lag.add_metric(["vector"], max(latest - vector_cursor, 0))
+        followed = _followed_vector_seq(svc.vectors)
+        if followed is not None:
+            lag.add_metric(["vector_db"], max(vectors["latest_vector_seq"] - followed, 0))
         yield lag
+        embedding = GaugeMetricFamily(
+            "paperfeed_vectors",
+            "Visible papers by embedding state for the configured model: done (a vector computed or "
+            "verified for the paper's latest change), pending, claimed by a live worker",
+            labels=["state", "model"],
+        )
+        for state in ("done", "pending", "claimed"):
+            embedding.add_metric([state, model], vectors[state])
+        yield embedding
         mail = GaugeMetricFamily("paperfeed_mail_outbox", "Mail outbox rows per status", labels=["status"])
         for status in ("pending", "sent", "failed"):
             mail.add_metric([status], outbox.get(status, 0))
         yield mail
+
+
+def _followed_vector_seq(vectors) -> int | None:
+    try:
+        return follower_state(vectors)[1]
+    except Exception:  # no vector index, not following the database yet, or another index type
+        return None
 
 
 def _keyword_cursor(keyword) -> int | None:
