@@ -108,9 +108,18 @@ def _work_join(model: str):
 
 
 def claim_batch(
-    conn: Connection, model: str, worker: str, limit: int, *, now: datetime, until: datetime
+    conn: Connection,
+    model: str,
+    worker: str,
+    limit: int,
+    *,
+    now: datetime,
+    until: datetime,
+    after_id: int = 0,
 ) -> list[ClaimedPaper]:
-    """Claim up to ``limit`` papers that need a vector for ``model`` (see the module doc)."""
+    """Claim up to ``limit`` papers that need a vector for ``model`` (see the module doc), in
+    paper id order from ``after_id`` on (a worker continues where its last claim ended instead of
+    walking past every paper that already has a vector)."""
     if conn.dialect.name == "sqlite":
         # the first statement writes: SQLite's writer lock is held from here to the commit
         conn.execute(delete(claims_t).where(claims_t.c.model == model, claims_t.c.claimed_until <= now))
@@ -124,7 +133,11 @@ def claim_batch(
             vectors_t.c.content_hash,
         )
         .select_from(_work_join(model))
-        .where(_needs_vector(), or_(claims_t.c.paper_id.is_(None), claims_t.c.claimed_until <= now))
+        .where(
+            papers_t.c.id > after_id,
+            _needs_vector(),
+            or_(claims_t.c.paper_id.is_(None), claims_t.c.claimed_until <= now),
+        )
         .order_by(papers_t.c.id)
         .limit(limit)
     )
@@ -237,6 +250,7 @@ def has_work(conn: Connection, model: str, *, now: datetime) -> bool:
         select(papers_t.c.id)
         .select_from(_work_join(model))
         .where(_needs_vector(), or_(claims_t.c.paper_id.is_(None), claims_t.c.claimed_until <= now))
+        .order_by(papers_t.c.id)
         .limit(1)
     )
     return conn.execute(query).first() is not None

@@ -96,6 +96,7 @@ class Worker:
     reuse: VectorIndex | None = None
     clock: Clock = field(default_factory=SystemClock)
     name: str = field(default_factory=worker_id)
+    _after: int = field(default=0, init=False, repr=False)
 
     def _now(self) -> datetime:
         return _naive(self.clock.now())
@@ -103,16 +104,7 @@ class Worker:
     def work_once(self) -> WorkReport:
         """Claim one batch, embed what needs it and store the results (see the module doc)."""
         started = time.perf_counter()
-        now = self._now()
-        with write_lock(self.engine), self.engine.begin() as conn:
-            claimed = store.claim_batch(
-                conn,
-                self.model,
-                self.name,
-                self.batch,
-                now=now,
-                until=now + timedelta(seconds=self.claim_seconds),
-            )
+        claimed = self._claim()
         report = WorkReport(claimed=len(claimed), batches=1 if claimed else 0)
         if not claimed:
             return report
@@ -137,6 +129,27 @@ class Worker:
             report.reused,
         )
         return report
+
+    def _claim(self) -> list[store.ClaimedPaper]:
+        """Claim the next batch after the last paper this worker claimed, wrapping around to the
+        start once nothing is left after it."""
+        now = self._now()
+        for after in (self._after, 0) if self._after else (0,):
+            with write_lock(self.engine), self.engine.begin() as conn:
+                claimed = store.claim_batch(
+                    conn,
+                    self.model,
+                    self.name,
+                    self.batch,
+                    now=now,
+                    until=now + timedelta(seconds=self.claim_seconds),
+                    after_id=after,
+                )
+            if claimed:
+                self._after = max(p.paper_id for p in claimed)
+                return claimed
+        self._after = 0
+        return []
 
     def _compute(
         self, claimed: list[store.ClaimedPaper], report: WorkReport
