@@ -276,9 +276,14 @@ def test_concurrent_workers_with_one_killed_mid_batch_embed_every_paper_once(set
     victim = processes[0]
     try:
         deadline = time.monotonic() + 90
-        while _claims_of(engine, victim.pid) == 0:
+        while True:  # freeze the worker while it holds a batch, then kill it
             assert victim.poll() is None, victim.stderr.read()
-            assert time.monotonic() < deadline, "the worker never claimed a batch"
+            assert time.monotonic() < deadline, "the worker never held a batch"
+            if _claims_of(engine, victim.pid):
+                victim.send_signal(signal.SIGSTOP)
+                if _claims_of(engine, victim.pid):
+                    break
+                victim.send_signal(signal.SIGCONT)  # it completed the batch just now: try again
             time.sleep(0.01)
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=10)
