@@ -116,8 +116,8 @@ class Settings(BaseSettings):
     embed_claim_seconds: float = Field(
         default=300.0,
         gt=0,
-        description="An embedding worker's claim on a batch expires after this long (a dead worker's "
-        "papers are then claimed again); must exceed the time one batch takes.",
+        description="An embedding worker's claim on a batch expires after this long unless renewed "
+        "(live workers renew every third of it; a dead worker's papers are then claimed again).",
     )
 
     session_days: int = Field(default=30, ge=1, description="A sign-in lasts this many days.")

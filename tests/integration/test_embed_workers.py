@@ -342,3 +342,42 @@ def test_a_second_node_serves_semantic_search_from_the_database_without_the_mode
     bad = run_cli(node, "embed", "--import", str(tmp_path / "missing.npz"), env=env)
     assert bad.returncode == 2
     assert run_cli(node, "embed", env=env).returncode == 2
+
+
+def test_the_follower_rebuilds_an_index_of_another_model(settings, papers, embedder):
+    engine = papers
+    index = VectorIndex(settings.index_dir, refresh_seconds=0.0)
+    index.upsert(["1904.11093"], np.ones((1, 8), np.float32), model="some-old-model")
+    Worker(engine, DEFAULT_MODEL_ID, lambda: embedder).run(until_done=True)
+    report = follow_vectors(engine, index, DEFAULT_MODEL_ID)
+    assert report.rebuilt and index.model() == DEFAULT_MODEL_ID and index.num_docs() == PAPERS
+    assert index.generation().dim == embedder.dim
+
+
+def test_a_slow_batch_keeps_its_claims_alive(papers):
+    """Claims are renewed while a batch is embedded: with a lease far shorter than the batch,
+    a second worker trying all along takes nothing from the first."""
+    import threading
+
+    engine = papers
+    slow = MiniLMEmbedder(max_length=256)
+    first = Worker(engine, DEFAULT_MODEL_ID, lambda: slow, batch=PAPERS, claim_seconds=0.6)
+    second = Worker(engine, DEFAULT_MODEL_ID, _never_loaded, batch=PAPERS, claim_seconds=0.6)
+    runner = threading.Thread(target=first.work_once)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 10
+        while embed_status(engine, DEFAULT_MODEL_ID).claimed == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        while runner.is_alive():
+            assert second.work_once().claimed == 0  # would load the model (and fail) on a takeover
+            time.sleep(0.05)
+    finally:
+        runner.join()
+    assert _all_current(engine)
+    with engine.connect() as conn:
+        assert current_value(conn, vectors_store.VECTOR_CHANGE) == PAPERS
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with engine.begin() as conn:
+        assert vectors_store.renew_claims(conn, DEFAULT_MODEL_ID, first.name, [1, 2], until=now) == 0

@@ -8,7 +8,8 @@
   ``FOR NO KEY UPDATE SKIP LOCKED`` (concurrent workers skip each other's candidates without
   blocking votes or ingest for long), and the claims are written with a conditional upsert
   (``ON CONFLICT ... DO UPDATE ... WHERE claimed_until <= now``) that only returns the papers this
-  worker won; a claim whose ``claimed_until`` passed (a dead worker) is taken over. On SQLite the
+  worker won; a claim whose ``claimed_until`` passed (a dead worker) is taken over (live workers
+  renew theirs with :func:`renew_claims` while they embed). On SQLite the
   transaction starts with a write (expired claims are deleted), so it holds the single writer
   lock from its first statement and the select + insert cannot race.
 * **Results.** :func:`complete_batch` writes new vectors (each with the next ``vector_change``
@@ -242,6 +243,25 @@ def release_claims(conn: Connection, model: str, worker: str, paper_ids: Sequenc
         return
     for start in range(0, len(paper_ids), _CHUNK):
         conn.execute(base.where(claims_t.c.paper_id.in_(list(paper_ids[start : start + _CHUNK]))))
+
+
+def renew_claims(
+    conn: Connection, model: str, worker: str, paper_ids: Sequence[int], *, until: datetime
+) -> int:
+    """Push the expiry of ``worker``'s claims on ``paper_ids``; returns how many it still holds."""
+    held = 0
+    for start in range(0, len(paper_ids), _CHUNK):
+        result = conn.execute(
+            update(claims_t)
+            .where(
+                claims_t.c.model == model,
+                claims_t.c.worker == worker,
+                claims_t.c.paper_id.in_(list(paper_ids[start : start + _CHUNK])),
+            )
+            .values(claimed_until=until)
+        )
+        held += result.rowcount
+    return held
 
 
 def has_work(conn: Connection, model: str, *, now: datetime) -> bool:

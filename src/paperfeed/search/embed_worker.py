@@ -9,8 +9,9 @@ any number of workers on any number of machines share the work through claims:
   - papers found with that hash in a local vector index (``reuse``, e.g. a node's index from
     before vectors moved into the database) are copied without embedding;
   - the rest are embedded with the injected embedder (loaded only when a batch needs it);
-  then writes the results and releases the claims in one transaction. A worker killed mid-batch
-  loses that batch only: its claims expire and another worker takes the papers.
+  then writes the results and releases the claims in one transaction. While a batch is being
+  computed a thread renews its claims every third of ``claim_seconds``; a worker killed
+  mid-batch loses that batch only: its claims expire and another worker takes the papers.
 * :func:`run_worker` loops ``work_once``; with ``until_done`` it returns once no paper needs a
   vector and no live claim is left (it waits for other workers' claims to finish or expire),
   otherwise it polls.
@@ -21,13 +22,14 @@ any number of workers on any number of machines share the work through claims:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -109,7 +111,8 @@ class Worker:
         if not claimed:
             return report
         try:
-            results = self._compute(claimed, report)
+            with self._keeping_claims([p.paper_id for p in claimed]):
+                results = self._compute(claimed, report)
             if results is None:
                 self._release([p.paper_id for p in claimed])
                 report.stopped = True
@@ -129,6 +132,35 @@ class Worker:
             report.reused,
         )
         return report
+
+    @contextlib.contextmanager
+    def _keeping_claims(self, paper_ids: list[int]) -> Iterator[None]:
+        """Renew the batch's claims every third of ``claim_seconds`` while the body runs, so a
+        slow batch keeps its papers and a dead worker's claims still expire quickly."""
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(self.claim_seconds / 3):
+                now = self._now()
+                try:
+                    with write_lock(self.engine), self.engine.begin() as conn:
+                        store.renew_claims(
+                            conn,
+                            self.model,
+                            self.name,
+                            paper_ids,
+                            until=now + timedelta(seconds=self.claim_seconds),
+                        )
+                except Exception:  # the claims may expire; completing still stores the results
+                    log.warning("could not renew the embedding claims of %s", self.name, exc_info=True)
+
+        thread = threading.Thread(target=renew, name="embed-claims", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def _claim(self) -> list[store.ClaimedPaper]:
         """Claim the next batch after the last paper this worker claimed, wrapping around to the
