@@ -88,8 +88,10 @@ class Settings(BaseSettings):
     trending_window_days: int = Field(default=7, ge=1, description="Only papers featured this recently.")
 
     page_size: int = Field(default=50, ge=1, le=100, description="Papers per page in HTML listings.")
-    search_title_boost: float = Field(default=2.0, gt=0, description="BM25 weight of title matches.")
-    search_max_query_chars: int = Field(default=250, ge=10, description="Longer queries are cut.")
+    search_title_boost: float = Field(
+        default=0.25, ge=0, description="Extra BM25 weight of title matches (title + abstract count once)."
+    )
+    search_max_query_chars: int = Field(default=1000, ge=10, description="Longer queries are cut.")
     index_writer_heap_mb: int = Field(default=256, ge=16, description="tantivy writer memory budget.")
     index_threads: int = Field(default=2, ge=1, description="tantivy indexing threads.")
     ingest_batch_size: int = Field(default=2000, ge=1, description="Records per database transaction.")
@@ -105,6 +107,13 @@ class Settings(BaseSettings):
     )
     semantic_search: bool = Field(
         default=True, description="Offer semantic/hybrid search and similar papers."
+    )
+    hybrid_fusion: Literal["score", "rrf"] = Field(
+        default="score",
+        description="How hybrid search fuses BM25 and cosine: a convex combination of the scores, or RRF.",
+    )
+    hybrid_keyword_share: float = Field(
+        default=0.4, ge=0, le=1, description="Score fusion: the BM25 share α of the fused score."
     )
     hybrid_keyword_weight: float = Field(default=1.0, ge=0, description="RRF weight of the BM25 ranking.")
     hybrid_vector_weight: float = Field(default=1.0, ge=0, description="RRF weight of the vector ranking.")

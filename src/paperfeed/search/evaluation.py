@@ -13,7 +13,7 @@ Each is averaged over the queries. Rankings are taken in the order the search re
 instance: it writes the corpus into a :class:`~paperfeed.search.keyword.TantivyKeywordIndex`
 and a :class:`~paperfeed.search.vectors.VectorIndex` inside a temporary folder (deleted on
 close), embeds with the configured :class:`~paperfeed.search.embed.Embedder`, and fuses with
-:func:`~paperfeed.search.hybrid.reciprocal_rank_fusion` exactly as ``SearchService`` does. BEIR
+:func:`~paperfeed.search.hybrid.fuse_rankings` exactly as ``SearchService`` does. BEIR
 ids are arbitrary strings, so documents are indexed under their row number and mapped back;
 there is no database (``SearchService`` only uses it to turn ids into listing items).
 """
@@ -26,7 +26,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,7 @@ import numpy as np
 from paperfeed.errors import PaperfeedError
 from paperfeed.search.beir import BeirDataset
 from paperfeed.search.embed import Embedder, document_text
-from paperfeed.search.hybrid import reciprocal_rank_fusion
+from paperfeed.search.hybrid import FusionSettings, fuse_rankings
 from paperfeed.search.interfaces import IndexDocument
 from paperfeed.search.keyword import TantivyKeywordIndex
 from paperfeed.search.vectors import VectorIndex
@@ -107,11 +107,9 @@ def score_run(run: dict[str, Sequence[str]], qrels: dict[str, dict[str, int]]) -
 class EvalSettings:
     """The search knobs an evaluation runs with (taken from the instance ``Settings``)."""
 
-    title_boost: float = 2.0
-    max_query_chars: int = 250
-    keyword_weight: float = 1.0
-    vector_weight: float = 1.0
-    rrf_k: int = 60
+    title_boost: float = 0.25
+    max_query_chars: int = 1000
+    fusion: FusionSettings = field(default_factory=FusionSettings)
     candidates: int = 100
     max_tokens: int = 256
 
@@ -120,9 +118,7 @@ class EvalSettings:
         return cls(
             title_boost=settings.search_title_boost,
             max_query_chars=settings.search_max_query_chars,
-            keyword_weight=settings.hybrid_keyword_weight,
-            vector_weight=settings.hybrid_vector_weight,
-            rrf_k=settings.hybrid_rrf_k,
+            fusion=FusionSettings.from_settings(settings),
             candidates=settings.hybrid_candidates,
             max_tokens=max_tokens or settings.embedding_max_tokens,
         )
@@ -131,9 +127,11 @@ class EvalSettings:
         return {
             "search_title_boost": self.title_boost,
             "search_max_query_chars": self.max_query_chars,
-            "hybrid_keyword_weight": self.keyword_weight,
-            "hybrid_vector_weight": self.vector_weight,
-            "hybrid_rrf_k": self.rrf_k,
+            "hybrid_fusion": self.fusion.method,
+            "hybrid_keyword_share": self.fusion.keyword_share,
+            "hybrid_keyword_weight": self.fusion.keyword_weight,
+            "hybrid_vector_weight": self.fusion.vector_weight,
+            "hybrid_rrf_k": self.fusion.rrf_k,
             "hybrid_candidates": self.candidates,
             "embedding_max_tokens": self.max_tokens,
         }
@@ -275,14 +273,26 @@ class EvalInstance:
         return [(h.arxiv_id, h.score) for h in self.vectors.search(vector, depth)]
 
     def fuse(
-        self, keyword: Sequence[tuple[str, float]], vector: Sequence[tuple[str, float]]
+        self,
+        keyword: Sequence[tuple[str, float]],
+        vector: Sequence[tuple[str, float]],
+        query_vector: np.ndarray | None = None,
     ) -> list[tuple[str, float]]:
-        """Hybrid fusion exactly as ``SearchService._hybrid`` calls it."""
-        return reciprocal_rank_fusion(
-            [[i for i, _ in keyword], [i for i, _ in vector]],
-            weights=[self.settings.keyword_weight, self.settings.vector_weight],
-            k=self.settings.rrf_k,
+        """Hybrid fusion exactly as ``SearchService._hybrid`` calls it (``query_vector`` gives
+        keyword-only candidates their exact cosine, as the service does)."""
+        return fuse_rankings(
+            keyword,
+            vector,
+            self.settings.fusion,
+            cosines_of=None if query_vector is None else lambda ids: self.cosines(query_vector, ids),
         )
+
+    def cosines(self, query_vector: np.ndarray, ids: list[str]) -> dict[str, float]:
+        """Exact cosines of stored vectors (as ``SearchService._cosines``)."""
+        if self.vectors is None:
+            return {}
+        found, matrix = self.vectors.vectors_of(ids)
+        return dict(zip(found, np.einsum("ij,j->i", matrix, query_vector).tolist(), strict=True))
 
     def to_doc_ids(self, ranked: Sequence[tuple[str, float]], limit: int = RANK_DEPTH) -> list[str]:
         return [self.doc_ids[int(i)] for i, _ in ranked[:limit]]
@@ -307,7 +317,8 @@ class EvalInstance:
             t_keyword = time.perf_counter() - t0
             if need_vector:
                 t0 = time.perf_counter()
-                vector = self.vector_ranking(self.query_vector(text), depth)
+                query_vector = self.query_vector(text)
+                vector = self.vector_ranking(query_vector, depth)
                 t_vector = time.perf_counter() - t0
             if "keyword" in modes:
                 out["keyword"]["run"][query_id] = self.to_doc_ids(keyword)
@@ -317,7 +328,7 @@ class EvalInstance:
                 out["semantic"]["latency"].append(t_vector * 1000)
             if "hybrid" in modes:
                 t0 = time.perf_counter()
-                fused = self.fuse(keyword, vector)
+                fused = self.fuse(keyword, vector, query_vector)
                 t_fuse = time.perf_counter() - t0
                 out["hybrid"]["run"][query_id] = self.to_doc_ids(fused)
                 out["hybrid"]["latency"].append((t_keyword + t_vector + t_fuse) * 1000)

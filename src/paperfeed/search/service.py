@@ -4,9 +4,11 @@
 * ``semantic`` — the query is embedded (recent query vectors are cached) and the vector index
   returns the nearest papers by cosine; with filters it over-fetches and filters on the
   database's items.
-* ``hybrid`` (default) — reciprocal-rank fusion of the keyword and vector top-N
-  (``hybrid_candidates``), weighted; highlights still come from the keyword side. The query is
-  embedded on a helper thread while the keyword index is searched (the model releases the GIL).
+* ``hybrid`` (default) — the keyword and vector top-N (``hybrid_candidates``) fused by
+  :func:`~paperfeed.search.hybrid.fuse_rankings` (a convex combination of normalised BM25 and
+  exact cosine, or reciprocal-rank fusion); highlights still come from the keyword side. The
+  query is embedded on a helper thread while the keyword index is searched (the model releases
+  the GIL).
 
 When the vector index is empty or missing, the model cannot load or semantic search is turned
 off, semantic and hybrid answer with keyword results, and :attr:`SearchResults.mode` says so.
@@ -21,10 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+
 from paperfeed.errors import InvalidInput, NotFound
 from paperfeed.papers.models import PaperItem
 from paperfeed.papers.service import PaperService
-from paperfeed.search.hybrid import DEFAULT_K, reciprocal_rank_fusion
+from paperfeed.search.hybrid import FusionSettings, fuse_rankings
 from paperfeed.search.interfaces import KeywordIndex, SearchFilters
 from paperfeed.search.semantic import EmbedderProvider, QueryVectorCache
 from paperfeed.search.vectors import VectorIndex, VectorIndexError
@@ -66,12 +70,10 @@ class SearchService:
         keyword: KeywordIndex,
         papers: PaperService,
         *,
-        max_query_chars: int = 250,
+        max_query_chars: int = 1000,
         vectors: VectorIndex | None = None,
         embedder: EmbedderProvider | None = None,
-        keyword_weight: float = 1.0,
-        vector_weight: float = 1.0,
-        rrf_k: int = DEFAULT_K,
+        fusion: FusionSettings | None = None,
         candidates: int = 100,
         query_cache: QueryVectorCache | None = None,
     ) -> None:
@@ -80,9 +82,7 @@ class SearchService:
         self.max_query_chars = max_query_chars
         self.vectors = vectors
         self.embedder = embedder
-        self.keyword_weight = keyword_weight
-        self.vector_weight = vector_weight
-        self.rrf_k = rrf_k
+        self.fusion = fusion or FusionSettings()
         self.candidates = candidates
         self.query_cache = query_cache if query_cache is not None else QueryVectorCache()
         #: hybrid: embed the query on a helper thread while the keyword index is searched
@@ -105,9 +105,7 @@ class SearchService:
             max_query_chars=settings.search_max_query_chars,
             vectors=vectors,
             embedder=embedder,
-            keyword_weight=settings.hybrid_keyword_weight,
-            vector_weight=settings.hybrid_vector_weight,
-            rrf_k=settings.hybrid_rrf_k,
+            fusion=FusionSettings.from_settings(settings),
             candidates=settings.hybrid_candidates,
         )
 
@@ -243,16 +241,26 @@ class SearchService:
         if keyword_hits is None:
             keyword_hits = self._keyword_candidates(query, limit, offset, filters)
         vector_ranked, known = self._vector_ranking(vector, depth, filters)
-        fused = reciprocal_rank_fusion(
-            [[h.arxiv_id for h in keyword_hits], [i for i, _ in vector_ranked]],
-            weights=[self.keyword_weight, self.vector_weight],
-            k=self.rrf_k,
+        fused = fuse_rankings(
+            [(h.arxiv_id, h.score) for h in keyword_hits],
+            vector_ranked,
+            self.fusion,
+            cosines_of=lambda ids: self._cosines(vector, ids),
         )
         if sort == "date":
             items = self._hydrate(fused, known)
             items.sort(key=_published_key, reverse=True)
             return items[offset : offset + limit]
         return self._hydrate(fused[offset : offset + limit], known)
+
+    def _cosines(self, vector, arxiv_ids: list[str]) -> dict[str, float]:
+        """Exact cosine between the query and each paper's stored vector (papers without one
+        are left out)."""
+        found, matrix = self.vectors.vectors_of(arxiv_ids)
+        if not found:
+            return {}
+        # einsum, not ``@``: no BLAS thread pool woken for a 100-row product (see vectors.py)
+        return dict(zip(found, np.einsum("ij,j->i", matrix, vector).tolist(), strict=True))
 
     # ----------------------------------------------------------------- similar
     def similar(self, arxiv_id: str, limit: int = 10) -> list[PaperItem]:
