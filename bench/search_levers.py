@@ -25,7 +25,6 @@ production code (:class:`paperfeed.search.evaluation.EvalInstance`, ``fuse_ranki
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
@@ -217,7 +216,7 @@ def main() -> None:
     parser.add_argument("--split", default="test")
     parser.add_argument("--max-tokens", type=int, default=None)
     parser.add_argument(
-        "--vectors", type=Path, default=None, help="corpus vectors cache (.npy; default: in --dir or $TMPDIR)"
+        "--vectors", type=Path, default=None, help="corpus vectors cache (.npy; default: as `eval beir`)"
     )
     parser.add_argument("--out", type=Path, default=None, help="JSON output path")
     args = parser.parse_args()
@@ -227,8 +226,6 @@ def main() -> None:
     base = EvalSettings.from_settings(settings, max_tokens=args.max_tokens)
     embedder = load_embedder(settings.model_copy(update={"embedding_max_tokens": base.max_tokens}))
     cache = args.vectors or default_vectors_cache(dataset, embedder.name, base.max_tokens)
-    if not os.access(cache.parent, os.W_OK) or cache.parent.stat().st_mode & 0o222 == 0:
-        cache = Path(tempfile.gettempdir()) / cache.name  # e.g. a read-only copy of a public set
     started = time.perf_counter()
     vectors, source = corpus_vectors(dataset, embedder, cache=cache)
     result: dict = {

@@ -143,3 +143,23 @@ def test_missing_files(tmp_path):
         BeirFormatError, match=r"missing qrels file for split 'dev' \(available splits: test\)"
     ):
         load_beir(tmp_path, "dev")
+
+
+def test_vector_cache_stays_out_of_a_read_only_dataset(tmp_path, monkeypatch):
+    from paperfeed.search.evaluation import default_vectors_cache
+
+    folder = tmp_path / "set"
+    (folder / "qrels").mkdir(parents=True)
+    (folder / "corpus.jsonl").write_text('{"_id": "d1", "title": "T", "text": "x"}\n')
+    (folder / "queries.jsonl").write_text('{"_id": "q1", "text": "x"}\n')
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n")
+    dataset = load_beir(folder, "test")
+    assert default_vectors_cache(dataset, "m", 256).parent == folder
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder.chmod(0o555)
+    try:
+        cache = default_vectors_cache(load_beir(folder, "test"), "m", 256)
+    finally:
+        folder.chmod(0o755)
+    assert cache.parent == tmp_path / "cache" / "paperfeed" / "eval"
+    assert cache.name.startswith(".paperfeed-vectors-m-256-")

@@ -46,7 +46,7 @@ def eval_group() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     help="Corpus vectors (.npy, corpus order): read if it exists, else written after embedding. "
-    "Default: a cache file in DIRECTORY.",
+    "Default: a cache file in DIRECTORY (in ~/.cache/paperfeed/eval when DIRECTORY is read-only).",
 )
 @click.option("--no-cache", is_flag=True, help="Embed the corpus without reading or writing a cache file.")
 @click.option(

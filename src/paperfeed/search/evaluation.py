@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import shutil
 import tempfile
 import time
@@ -149,9 +150,25 @@ def corpus_digest(dataset: BeirDataset) -> str:
 
 
 def default_vectors_cache(dataset: BeirDataset, model: str, max_tokens: int) -> Path:
-    """``<dataset>/.paperfeed-vectors-<model>-<tokens>-<corpus hash>.npy``: stale caches never match."""
+    """``<dataset>/.paperfeed-vectors-<model>-<tokens>-<corpus hash>.npy``: stale caches never match.
+
+    A dataset folder that is read-only (a shared copy of a public benchmark) is left untouched:
+    the cache then goes to ``$XDG_CACHE_HOME/paperfeed/eval/`` (default ``~/.cache``).
+    """
     safe_model = "".join(c if c.isalnum() or c in "-_." else "_" for c in model)
-    return dataset.path / f".paperfeed-vectors-{safe_model}-{max_tokens}-{corpus_digest(dataset)}.npy"
+    name = f".paperfeed-vectors-{safe_model}-{max_tokens}-{corpus_digest(dataset)}.npy"
+    if _writable_folder(dataset.path):
+        return dataset.path / name
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache_home / "paperfeed" / "eval" / name
+
+
+def _writable_folder(folder: Path) -> bool:
+    """Writable for this user, and not marked read-only (root may write anywhere; we don't)."""
+    try:
+        return os.access(folder, os.W_OK) and bool(folder.stat().st_mode & 0o222)
+    except OSError:
+        return False
 
 
 def load_vectors(path: Path, rows: int, dim: int) -> np.ndarray:
