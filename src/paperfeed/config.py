@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     )
     embedding_max_tokens: int = Field(default=256, ge=8, le=512, description="Embedded text is cut here.")
     embedding_threads: int = Field(default=1, ge=1, description="onnxruntime threads per embedder.")
+    embedding_bulk_threads: int = Field(
+        default=0, ge=0, description="Threads of bulk embedding (embed work, index); 0 = all cores."
+    )
     embedding_device: Literal["cpu", "cuda"] = Field(
         default="cpu", description="Where the embedder runs; cuda needs onnxruntime-gpu."
     )

@@ -37,7 +37,7 @@ def _lazy_embedder(settings: Settings, device: str | None):
 
     def get():
         if not loaded:
-            loaded.append(load_embedder(settings, device=device))
+            loaded.append(load_embedder(settings, device=device, bulk=True))
         return loaded[0]
 
     return get
@@ -170,7 +170,8 @@ def embed_work(ctx: click.Context, batch: int, until_done: bool, device: str | N
     settings = settings_of(ctx)
     engine = migrated_engine(settings)
     model = configured_model_name(settings)
-    embedder = load_embedder(settings, device=device)  # before claiming: a claim is never held while loading
+    # loaded before claiming: a claim is never held while the model loads
+    embedder = load_embedder(settings, device=device, bulk=True)
     vectors = _vector_index(settings)
     worker = Worker(
         engine,

@@ -75,7 +75,7 @@ def update_indexes(settings: Settings, engine: Engine, *, vectors: bool = True) 
 
     def embedder():
         if not loaded:
-            loaded.append(load_embedder(settings))
+            loaded.append(load_embedder(settings, bulk=True))
         return loaded[0]
 
     with indexer_lock(settings.index_dir) as held:

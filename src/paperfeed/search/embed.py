@@ -113,6 +113,7 @@ class OnnxEmbedder:
         device: str = "cpu",
         sha256: str | None = None,
         name: str | None = None,
+        spinning: bool = False,
     ) -> None:
         if max_length < 8:
             raise EmbedderError(f"max_length must be at least 8 tokens, got {max_length}")
@@ -145,7 +146,7 @@ class OnnxEmbedder:
         self.pooling = pooling
         self.device = device
         self._tokenizer = _load_tokenizer(tokenizer_path, max_length)
-        self._session = _load_session(model_path, threads=threads, device=device)
+        self._session = _load_session(model_path, threads=threads, device=device, spinning=spinning)
         self._input_names = {i.name for i in self._session.get_inputs()}
         output = self._session.get_outputs()[0]
         self._output_name = output.name
@@ -209,9 +210,14 @@ class MiniLMEmbedder(OnnxEmbedder):
     """The bundled default: all-MiniLM-L6-v2 int8 ONNX (384 dimensions, hash-checked)."""
 
     def __init__(
-        self, *, max_length: int = DEFAULT_MAX_LENGTH, threads: int | None = None, device: str = "cpu"
+        self,
+        *,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        threads: int | None = None,
+        device: str = "cpu",
+        spinning: bool = False,
     ) -> None:
-        super().__init__(None, max_length=max_length, threads=threads, device=device)
+        super().__init__(None, max_length=max_length, threads=threads, device=device, spinning=spinning)
 
 
 def _read_pooling(model_dir: Path) -> str:
@@ -235,7 +241,7 @@ def _load_tokenizer(path: Path, max_length: int):
     return tokenizer
 
 
-def _load_session(model_path: Path, *, threads: int | None, device: str):
+def _load_session(model_path: Path, *, threads: int | None, device: str, spinning: bool = False):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -247,7 +253,8 @@ def _load_session(model_path: Path, *, threads: int | None, device: str):
     # Idle intra-op threads would busy-wait for the next operator. On a small shared machine
     # that spinning steals the core the other thread (or a request) needs: measured on 2 cores,
     # query embedding p50 13 -> 8 ms and documents 4.7 -> 5.9/s with it off (docs/benchmarks.md).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # ``spinning=True`` is for bulk embedding on cores nothing else needs (bench/embed_bench.py).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     options.log_severity_level = 3
     if device == "cpu":
         providers = ["CPUExecutionProvider"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -45,17 +46,26 @@ def configured_model_name(settings: Settings) -> str:
     return f"onnx:{Path(settings.embedding_model_dir).expanduser().resolve().name}"
 
 
-def load_embedder(settings: Settings, *, device: str | None = None) -> Embedder:
+def load_embedder(settings: Settings, *, device: str | None = None, bulk: bool = False) -> Embedder:
     """Build the configured embedder now (raises :class:`EmbedderError` when it cannot).
 
-    ``device`` (``cpu`` or ``cuda``) overrides ``settings.embedding_device``.
+    ``device`` (``cpu`` or ``cuda``) overrides ``settings.embedding_device``. ``bulk`` is for
+    embedding many papers (``embed work``, ``index``, the ``index`` job): it runs on
+    :func:`bulk_threads` threads that may busy-wait between operators; otherwise the embedder
+    serves queries beside web requests (``embedding_threads``, no spinning).
     """
     return OnnxEmbedder(
         settings.embedding_model_dir,
         max_length=settings.embedding_max_tokens,
-        threads=settings.embedding_threads,
+        threads=bulk_threads(settings) if bulk else settings.embedding_threads,
         device=device or settings.embedding_device,
+        spinning=bulk,
     )
+
+
+def bulk_threads(settings: Settings) -> int:
+    """onnxruntime threads of a bulk embedder: ``embedding_bulk_threads``, 0 = every core."""
+    return settings.embedding_bulk_threads or len(os.sched_getaffinity(0)) or 1
 
 
 class EmbedderProvider:
