@@ -272,7 +272,10 @@ def _claims_of(engine, pid: int) -> int:
 @pytest.mark.parametrize("workers", [2, 3])
 def test_concurrent_workers_with_one_killed_mid_batch_embed_every_paper_once(settings, papers, workers):
     engine = papers
-    processes = [_worker_process(settings.data_dir, "--batch", "3", "--until-done") for _ in range(workers)]
+    processes = [
+        _worker_process(settings.data_dir, "--processes", "1", "--batch", "3", "--until-done")
+        for _ in range(workers)
+    ]
     victim = processes[0]
     try:
         deadline = time.monotonic() + 90
@@ -306,6 +309,56 @@ def test_concurrent_workers_with_one_killed_mid_batch_embed_every_paper_once(set
     assert status.returncode == 0, status.stderr
     counts = json.loads(status.stdout)
     assert (counts["done"], counts["pending"], counts["claimed"]) == (PAPERS, 0, 0)
+
+
+@pytest.mark.slow
+def test_one_command_runs_a_worker_process_per_core_and_stops_them_when_killed(settings, papers):
+    engine = papers
+    # --processes 2: two single-threaded worker processes share the papers through their claims
+    done = _worker_process(settings.data_dir, "--processes", "2", "--batch", "3", "--until-done")
+    _out, err = done.communicate(timeout=180)
+    assert done.returncode == 0, err
+    assert "2 worker processes × 1 thread(s)" in err and "Traceback" not in err
+    assert _all_current(engine)
+    with engine.connect() as conn:
+        assert current_value(conn, vectors_store.VECTOR_CHANGE) == PAPERS  # none embedded twice
+
+    # killing the parent (kill -9, so it cannot clean up) stops its worker processes too
+    _set_paper(engine, FIRST, title="A retitled paper about gesture recognition")  # work to find
+    parent = _worker_process(settings.data_dir, "--processes", "2", "--poll", "0.2")
+    try:
+        deadline = time.monotonic() + 60
+        while len(_children_of(parent.pid)) < 2:
+            assert parent.poll() is None, parent.stderr.read()
+            assert time.monotonic() < deadline, "the worker processes never started"
+            time.sleep(0.05)
+        children = _children_of(parent.pid)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while any(os.path.exists(f"/proc/{pid}") and _state(pid) != "Z" for pid in children):
+            assert time.monotonic() < deadline, "worker processes outlived their parent"
+            time.sleep(0.1)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+
+
+def _children_of(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(p) for p in handle.read().split()]
+    except OSError:
+        return []
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "X"
 
 
 @pytest.mark.slow

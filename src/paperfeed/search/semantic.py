@@ -51,15 +51,15 @@ def load_embedder(settings: Settings, *, device: str | None = None, bulk: bool =
 
     ``device`` (``cpu`` or ``cuda``) overrides ``settings.embedding_device``. ``bulk`` is for
     embedding many papers (``embed work``, ``index``, the ``index`` job): it runs on
-    :func:`bulk_threads` threads that may busy-wait between operators; otherwise the embedder
-    serves queries beside web requests (``embedding_threads``, no spinning).
+    :func:`bulk_threads` threads; otherwise the embedder serves queries beside web requests
+    (``embedding_threads``). Idle threads never busy-wait: letting them spin measured no faster
+    for bulk work (bench/embed_bench.py, docs/benchmarks.md).
     """
     return OnnxEmbedder(
         settings.embedding_model_dir,
         max_length=settings.embedding_max_tokens,
         threads=bulk_threads(settings) if bulk else settings.embedding_threads,
         device=device or settings.embedding_device,
-        spinning=bulk,
     )
 
 
