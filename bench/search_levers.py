@@ -36,6 +36,7 @@ import tantivy
 from tantivy import Occur, Query
 
 from common import machine_facts, write_result
+from eval_search import minmax_fusion
 from paperfeed.config import Settings
 from paperfeed.search.beir import load_beir
 from paperfeed.search.evaluation import (
@@ -146,13 +147,13 @@ def fusion_levers(dataset, instance: EvalInstance, query_vectors: np.ndarray) ->
                     keyword[q][:d],
                     vector[q][:d],
                     s,
-                    cosines_of=lambda ids, n=n: instance.cosines(query_vectors[n], ids),
+                    cosines_of=lambda ids, n=n: instance.vectors.cosines(query_vectors[n], ids),
                 ),
             )
     for share in (0.3, 0.5):
         add(
             f"min-max normalised fusion alpha={share}",
-            lambda n, q, a=share: minmax(keyword[q][:100], vector[q][:100], a),
+            lambda n, q, a=share: minmax_fusion(keyword[q][:100], vector[q][:100], a),
         )
     for feedback, beta in ((3, 0.5), (5, 0.5), (3, 1.0)):
         add(
@@ -163,24 +164,14 @@ def fusion_levers(dataset, instance: EvalInstance, query_vectors: np.ndarray) ->
     return rows
 
 
-def minmax(keyword, vector, alpha: float) -> list[tuple[str, float]]:
-    def norm(hits):
-        if not hits:
-            return {}
-        low, high = min(s for _, s in hits), max(s for _, s in hits)
-        return {i: (s - low) / ((high - low) or 1.0) for i, s in hits}
-
-    kw, vec = norm(keyword), norm(vector)
-    fused = {i: alpha * kw.get(i, 0.0) + (1 - alpha) * vec.get(i, 0.0) for i in {*kw, *vec}}
-    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
-
-
 def dense_prf(instance: EvalInstance, keyword, query_vector, feedback: int, beta: float):
     settings = FusionSettings(method="score", keyword_share=0.3)
 
     def fused(vec):
         hits = instance.vector_ranking(vec, 100)
-        return fuse_rankings(keyword, hits, settings, cosines_of=lambda ids: instance.cosines(vec, ids))
+        return fuse_rankings(
+            keyword, hits, settings, cosines_of=lambda ids: instance.vectors.cosines(vec, ids)
+        )
 
     first = fused(query_vector)
     _, top = instance.vectors.vectors_of([i for i, _ in first[:feedback]])

@@ -40,10 +40,9 @@ from sqlalchemy import Engine
 from paperfeed.clock import Clock, SystemClock
 from paperfeed.db import vectors_store as store
 from paperfeed.db.engine import write_lock
-from paperfeed.errors import InvalidInput
 from paperfeed.search.embed import DEFAULT_BATCH_SIZE, Embedder, EmbedderError, document_text
 from paperfeed.search.vector_indexer import content_hash
-from paperfeed.search.vectors import SCHEMA_VERSION, VectorIndex, VectorIndexError
+from paperfeed.search.vectors import SCHEMA_VERSION, VectorIndex, VectorIndexError, read_vector_file
 
 log = logging.getLogger(__name__)
 
@@ -394,22 +393,9 @@ def import_vectors(
     batch: int = 5_000,
 ) -> ImportReport:
     """Load an export file into the database (same papers' rows of the model are replaced)."""
-    try:
-        data = np.load(path, allow_pickle=False)
-        ids, vectors, hashes = data["ids"], data["vectors"], data["hashes"]
-        model, dim = str(data["model"]), int(data["dim"])
-    except (OSError, KeyError, ValueError) as exc:
-        raise InvalidInput(f"not a vector export file: {path} ({exc})") from exc
-    if model != expected_model:
-        raise VectorIndexError(
-            f"{path} holds vectors of model {model!r}, but the configured model is {expected_model!r}"
-        )
-    if expected_dim is not None and dim != expected_dim:
-        raise VectorIndexError(
-            f"{path} holds {dim}-dimensional vectors, but the configured model makes {expected_dim}"
-        )
-    if vectors.ndim != 2 or vectors.shape != (len(ids), dim) or hashes.shape != (len(ids),):
-        raise InvalidInput(f"inconsistent vector export file: {path}")
+    ids, vectors, hashes, model, dim = read_vector_file(
+        path, expected_model=expected_model, expected_dim=expected_dim
+    )
     now = _naive((clock or SystemClock()).now())
     current = stale = unknown = 0
     for start in range(0, len(ids), batch):

@@ -301,15 +301,10 @@ class EvalInstance:
             keyword,
             vector,
             self.settings.fusion,
-            cosines_of=None if query_vector is None else lambda ids: self.cosines(query_vector, ids),
+            cosines_of=None
+            if query_vector is None or self.vectors is None
+            else lambda ids: self.vectors.cosines(query_vector, ids),
         )
-
-    def cosines(self, query_vector: np.ndarray, ids: list[str]) -> dict[str, float]:
-        """Exact cosines of stored vectors (as ``SearchService._cosines``)."""
-        if self.vectors is None:
-            return {}
-        found, matrix = self.vectors.vectors_of(ids)
-        return dict(zip(found, np.einsum("ij,j->i", matrix, query_vector).tolist(), strict=True))
 
     def to_doc_ids(self, ranked: Sequence[tuple[str, float]], limit: int = RANK_DEPTH) -> list[str]:
         return [self.doc_ids[int(i)] for i, _ in ranked[:limit]]

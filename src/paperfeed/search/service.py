@@ -23,8 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-import numpy as np
-
 from paperfeed.errors import InvalidInput, NotFound
 from paperfeed.papers.models import PaperItem
 from paperfeed.papers.service import PaperService
@@ -245,22 +243,13 @@ class SearchService:
             [(h.arxiv_id, h.score) for h in keyword_hits],
             vector_ranked,
             self.fusion,
-            cosines_of=lambda ids: self._cosines(vector, ids),
+            cosines_of=lambda ids: self.vectors.cosines(vector, ids),
         )
         if sort == "date":
             items = self._hydrate(fused, known)
             items.sort(key=_published_key, reverse=True)
             return items[offset : offset + limit]
         return self._hydrate(fused[offset : offset + limit], known)
-
-    def _cosines(self, vector, arxiv_ids: list[str]) -> dict[str, float]:
-        """Exact cosine between the query and each paper's stored vector (papers without one
-        are left out)."""
-        found, matrix = self.vectors.vectors_of(arxiv_ids)
-        if not found:
-            return {}
-        # einsum, not ``@``: no BLAS thread pool woken for a 100-row product (see vectors.py)
-        return dict(zip(found, np.einsum("ij,j->i", matrix, vector).tolist(), strict=True))
 
     # ----------------------------------------------------------------- similar
     def similar(self, arxiv_id: str, limit: int = 10) -> list[PaperItem]:

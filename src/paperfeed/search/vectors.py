@@ -324,6 +324,16 @@ class VectorIndex:
         matrix = np.stack([np.asarray(found[i][0].vectors[found[i][1]], dtype=np.float32) for i in ids])
         return ids, matrix
 
+    def cosines(self, query_vec: np.ndarray, arxiv_ids: Sequence[str]) -> dict[str, float]:
+        """Exact cosine between ``query_vec`` and each paper's stored vector (papers without one
+        are left out): how hybrid search scores keyword hits the vector search did not return."""
+        found, matrix = self.vectors_of(arxiv_ids)
+        if not found:
+            return {}
+        # einsum, not ``@``: no BLAS thread pool woken for a ~100-row product (see _search_exact)
+        scores = np.einsum("ij,j->i", matrix, np.asarray(query_vec, dtype=np.float32))
+        return dict(zip(found, scores.tolist(), strict=True))
+
     def search(self, query_vec: np.ndarray, k: int, *, exclude_ids: Iterable[str] = ()) -> list[VectorHit]:
         """The ``k`` nearest papers to ``query_vec`` by cosine similarity, best first."""
         gen = self.generation()
@@ -454,28 +464,40 @@ class VectorIndex:
         The model must match ``expected_model`` (the configured embedder) and the index's model.
         The change cursor is left alone: papers whose text hash matches are not re-embedded.
         """
-        try:
-            data = np.load(path, allow_pickle=False)
-            ids, vectors, hashes = data["ids"], data["vectors"], data["hashes"]
-            model, dim = str(data["model"]), int(data["dim"])
-        except (OSError, KeyError, ValueError) as exc:
-            raise InvalidInput(f"not a vector export file: {path} ({exc})") from exc
-        if expected_model is not None and model != expected_model:
-            raise VectorIndexError(
-                f"{path} holds vectors of model {model!r}, but the configured model is {expected_model!r}"
-            )
-        if expected_dim is not None and dim != expected_dim:
-            raise VectorIndexError(
-                f"{path} holds {dim}-dimensional vectors, but the configured model makes {expected_dim}"
-            )
-        if vectors.ndim != 2 or vectors.shape != (len(ids), dim) or hashes.shape != (len(ids),):
-            raise InvalidInput(f"inconsistent vector export file: {path}")
+        ids, vectors, hashes, model, dim = read_vector_file(
+            path, expected_model=expected_model, expected_dim=expected_dim
+        )
         with self.writer(model=model, dim=dim) as w:
             for start in range(0, len(ids), 100_000):
                 stop = start + 100_000
                 w.upsert([str(i) for i in ids[start:stop]], vectors[start:stop], hashes[start:stop])
             w.commit()
         return len(ids)
+
+
+def read_vector_file(
+    path: Path, *, expected_model: str | None = None, expected_dim: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, int]:
+    """``(ids, vectors, hashes, model, dim)`` of an export file (``export_vectors``' ``.npz``),
+    checked: ``InvalidInput`` for a file that is not one or is inconsistent,
+    ``VectorIndexError`` for another model or dimension than expected."""
+    try:
+        data = np.load(path, allow_pickle=False)
+        ids, vectors, hashes = data["ids"], data["vectors"], data["hashes"]
+        model, dim = str(data["model"]), int(data["dim"])
+    except (OSError, KeyError, ValueError) as exc:
+        raise InvalidInput(f"not a vector export file: {path} ({exc})") from exc
+    if expected_model is not None and model != expected_model:
+        raise VectorIndexError(
+            f"{path} holds vectors of model {model!r}, but the configured model is {expected_model!r}"
+        )
+    if expected_dim is not None and dim != expected_dim:
+        raise VectorIndexError(
+            f"{path} holds {dim}-dimensional vectors, but the configured model makes {expected_dim}"
+        )
+    if vectors.ndim != 2 or vectors.shape != (len(ids), dim) or hashes.shape != (len(ids),):
+        raise InvalidInput(f"inconsistent vector export file: {path}")
+    return ids, vectors, hashes, model, dim
 
 
 def _decode(raw: bytes) -> str:
@@ -770,4 +792,5 @@ __all__ = [
     "VectorWriter",
     "WriterLock",
     "load_generation",
+    "read_vector_file",
 ]
