@@ -28,7 +28,7 @@ import orjson
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 OUT_DIR = BENCH_DIR / "out"
-DATA_DIR = Path("/work/shared/data")
+DATA_DIR = Path(os.environ.get("PAPERFEED_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
 SNAPSHOT_SAMPLE = DATA_DIR / "arxiv_snapshot_sample.jsonl.gz"
 HF_DAILY = DATA_DIR / "hf_daily_papers.jsonl.gz"
 

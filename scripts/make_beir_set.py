@@ -1,4 +1,5 @@
-"""Build BEIR-format search evaluation sets from the real data in ``/work/shared/data/``.
+"""Build BEIR-format search evaluation sets from the real data in ``../shared/data/``
+(or ``$PAPERFEED_SHARED_DATA``).
 
 Targets are Hugging Face daily papers that have both ``ai_keywords`` and an ``ai_summary``; each
 target gets two queries, and the target paper is the only relevant document (grade 1):
@@ -22,12 +23,13 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import random
 import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path("/work/shared/data")
+DATA = Path(os.environ.get("PAPERFEED_SHARED_DATA") or ROOT.parent / "shared" / "data")
 SETS = {
     # name: (output folder, targets, distractors)
     "small": (ROOT / "tests" / "fixtures" / "beir_papers_small", 30, 120),
