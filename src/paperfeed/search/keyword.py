@@ -261,8 +261,8 @@ class TantivyKeywordIndex:
     ) -> list[str | None]:
         """For each text: escaped HTML with query matches in ``<b>``, or ``None`` if nothing matched.
 
-        ``field_name`` (``title`` or ``abstract``) only names what the texts are: both are
-        analysed like the ``text`` field they are indexed in.
+        ``field_name`` only names what the texts are (``title``, ``abstract`` or ``text`` for a
+        mix): all are analysed like the ``text`` field titles and abstracts are indexed in.
         """
         index = self._reader()
         parsed = self._parse(index, query, for_highlight=True) if index is not None else None

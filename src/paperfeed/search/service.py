@@ -210,8 +210,10 @@ class SearchService:
         if items is None:
             items = self._keyword(query, limit, offset, filters, sort)
         if highlight and items:
-            titles = self.keyword.highlight(query, "title", [i.title for i in items])
-            abstracts = self.keyword.highlight(query, "abstract", [i.abstract for i in items])
+            # titles and abstracts are analysed alike (one indexed field): one snippet pass for both
+            texts = [i.title for i in items] + [i.abstract for i in items]
+            marked = self.keyword.highlight(query, "text", texts)
+            titles, abstracts = marked[: len(items)], marked[len(items) :]
             for item, title, abstract in zip(items, titles, abstracts, strict=True):
                 item.highlighted_title = title
                 item.highlighted_summary = abstract
