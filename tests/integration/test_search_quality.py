@@ -29,8 +29,8 @@ MIN_NDCG = {"keyword": 0.78, "semantic": 0.78, "hybrid": 0.815}
 def scores():
     settings = Settings(_env_file=None)
     dataset = load_beir(FIXTURE, "train")
-    embedder = load_embedder(settings)
-    vectors, _ = corpus_vectors(dataset, embedder, cache=None)
+    embedder = load_embedder(settings)  # queries, as the server embeds them
+    vectors, _ = corpus_vectors(dataset, load_embedder(settings, bulk=True), cache=None)  # as `index` does
     with EvalInstance(
         dataset, EvalSettings.from_settings(settings), vectors=vectors, embedder=embedder
     ) as instance:

@@ -39,12 +39,16 @@ def test_onnxruntime_threads_do_not_spin():
         assert options.intra_op_num_threads == threads
 
 
-def test_default_settings_embed_with_one_thread_on_openvino(tmp_path):
+def test_default_settings_embed_queries_on_one_onnxruntime_thread_and_bulk_on_openvino(tmp_path):
     settings = Settings(data_dir=tmp_path)
     assert settings.embedding_threads == 1 and settings.embedding_runtime == "auto"
     embedder = load_embedder(settings)
-    assert embedder.runtime == "openvino" and embedder._runner.threads == 1
+    assert embedder.runtime == "onnxruntime"
+    assert embedder._runner.session.get_session_options().intra_op_num_threads == 1
     assert embedder.embed_query("graph neural networks").shape == (384,)
+    assert load_embedder(settings, bulk=True).runtime == "openvino"
+    forced = settings.model_copy(update={"embedding_runtime": "openvino"})
+    assert load_embedder(forced).runtime == "openvino" and load_embedder(forced)._runner.threads == 1
 
 
 def test_openvino_and_onnxruntime_give_the_same_vectors(embedders):

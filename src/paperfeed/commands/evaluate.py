@@ -88,16 +88,18 @@ def eval_beir(
     embedder = vectors = None
     vector_source = None
     if mode != "keyword":
-        embedder = load_embedder(
-            settings.model_copy(update={"embedding_max_tokens": eval_settings.max_tokens})
-        )
+        model_settings = settings.model_copy(update={"embedding_max_tokens": eval_settings.max_tokens})
+        embedder = load_embedder(model_settings)  # queries: as the server embeds them
         cache = (
             None
             if no_cache
             else vectors_path or default_vectors_cache(dataset, embedder.name, eval_settings.max_tokens)
         )
+        corpus_embedder = load_embedder(model_settings, bulk=True)  # as `paperfeed index` embeds papers
         with reporter("embedding corpus") as rep:
-            vectors, vector_source = corpus_vectors(dataset, embedder, cache=cache, progress=rep.update)
+            vectors, vector_source = corpus_vectors(
+                dataset, corpus_embedder, cache=cache, progress=rep.update
+            )
     with (
         EvalInstance(dataset, eval_settings, vectors=vectors, embedder=embedder) as instance,
         reporter("queries") as rep,

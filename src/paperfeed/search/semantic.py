@@ -53,15 +53,25 @@ def load_embedder(settings: Settings, *, device: str | None = None, bulk: bool =
     embedding many papers (``embed work``, ``index``, the ``index`` job): it runs on
     :func:`bulk_threads` threads; otherwise the embedder serves queries beside web requests
     (``embedding_threads``). Idle threads never busy-wait: letting them spin measured no faster
-    for bulk work (bench/embed_bench.py, docs/benchmarks.md).
+    for bulk work (bench/embed_bench.py, docs/benchmarks.md). See :func:`runtime_for`.
     """
     return OnnxEmbedder(
         settings.embedding_model_dir,
         max_length=settings.embedding_max_tokens,
         threads=bulk_threads(settings) if bulk else settings.embedding_threads,
         device=device or settings.embedding_device,
-        runtime=settings.embedding_runtime,
+        runtime=runtime_for(settings, bulk=bulk),
     )
+
+
+def runtime_for(settings: Settings, *, bulk: bool) -> str:
+    """``PAPERFEED_EMBEDDING_RUNTIME=auto`` means OpenVINO for bulk embedding (3× the documents
+    per core) and onnxruntime for queries, where OpenVINO is no faster (one short query, one
+    thread: p50 4.0 vs 3.8 ms, p99 8.6 vs 5.4 ms; docs/search.md). An explicit runtime is used
+    for both."""
+    if settings.embedding_runtime == "auto" and not bulk:
+        return "onnxruntime"
+    return settings.embedding_runtime
 
 
 def bulk_threads(settings: Settings) -> int:
