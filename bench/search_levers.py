@@ -95,7 +95,7 @@ def separate_fields_run(dataset, index, schema, title_boost: float, max_chars: i
     return run
 
 
-def keyword_levers(dataset, base: EvalSettings) -> tuple[list[dict], dict]:
+def keyword_levers(dataset, base: EvalSettings) -> list[dict]:
     rows = []
     folder = Path(tempfile.mkdtemp(prefix="levers-"))
     try:
@@ -105,7 +105,6 @@ def keyword_levers(dataset, base: EvalSettings) -> tuple[list[dict], dict]:
             rows.append({"lever": f"separate title/abstract fields, title x{boost}", **metrics(dataset, run)})
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    shipped_runs = {}
     for boost in (0.0, 0.1, 0.25, 0.5, 1.0):
         for chars in (250, 1000):
             settings = EvalSettings(**{**base.__dict__, "title_boost": boost, "max_query_chars": chars})
@@ -116,8 +115,7 @@ def keyword_levers(dataset, base: EvalSettings) -> tuple[list[dict], dict]:
                 }
             name = f"one text field + title x{boost}, queries cut at {chars} chars"
             rows.append({"lever": name, **metrics(dataset, run)})
-            shipped_runs[(boost, chars)] = run
-    return rows, shipped_runs
+    return rows
 
 
 def fusion_levers(dataset, instance: EvalInstance, query_vectors: np.ndarray) -> list[dict]:
@@ -233,7 +231,7 @@ def main() -> None:
         "shipped_settings": base.as_dict(),
     }
     print(f"corpus vectors: {source}", file=sys.stderr)
-    result["keyword"], _ = keyword_levers(dataset, base)
+    result["keyword"] = keyword_levers(dataset, base)
     _print("keyword", result["keyword"])
     with EvalInstance(dataset, base, vectors=vectors, embedder=embedder) as instance:
         runs = instance.run(["keyword", "semantic", "hybrid"])

@@ -155,7 +155,6 @@ class OnnxEmbedder:
         self.max_length = max_length
         self.pooling = pooling
         self.device = device
-        self.threads = threads
         self._tokenizer = _load_tokenizer(tokenizer_path, max_length)
         self.runtime = resolve_runtime(runtime, device)
         if self.runtime == "openvino":
